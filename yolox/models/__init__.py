@@ -1,0 +1,16 @@
+"""The YOLOX network family: backbone, neck, head and their building blocks."""
+from .anchors import anchor_grid
+from .darknet import CSPDarknet
+from .network_blocks import (
+    BaseConv,
+    Bottleneck,
+    CSPLayer,
+    DWConv,
+    Focus,
+    ResLayer,
+    SPPBottleneck,
+    get_activation,
+)
+from .yolo_head import YOLOXHead
+from .yolo_pafpn import YOLOPAFPN
+from .yolox import YOLOX

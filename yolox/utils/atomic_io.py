@@ -1,0 +1,46 @@
+"""Atomic file writes: every file the project writes (checkpoints, caches, exports, results)
+goes through here, so a crash mid-write leaves the previous file intact."""
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Union
+
+import torch
+
+PathLike = Union[str, os.PathLike]
+
+__all__ = ["atomic_write", "atomic_save", "atomic_write_bytes"]
+
+
+@contextmanager
+def atomic_write(path: PathLike, mode: str = "wb") -> Iterator:
+    """Open a temp file beside ``path``; on clean exit fsync it and rename it over ``path``.
+
+    On an exception the temp file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temp file lives in the same folder so the final rename never crosses file systems.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.remove(tmp_name)
+        raise
+
+
+def atomic_save(obj, path: PathLike, save_fn: Callable = torch.save) -> None:
+    """``torch.save`` (or ``save_fn(obj, handle)``) to ``path`` atomically."""
+    with atomic_write(path, "wb") as handle:
+        save_fn(obj, handle)
+
+
+def atomic_write_bytes(data: bytes, path: PathLike) -> None:
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)

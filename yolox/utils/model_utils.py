@@ -1,0 +1,78 @@
+"""Model-level utilities: size and cost report, conv+BN folding for inference, BN settings."""
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from yolox.models.network_blocks import BaseConv
+
+__all__ = ["ModelStats", "model_stats", "get_model_info", "fuse_conv_and_bn", "fuse_model", "set_bn_hyperparams"]
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    params: int  # trainable and frozen parameters
+    gflops: float  # 2 x multiply-accumulates, for one image at the given size
+
+    def __str__(self) -> str:
+        return f"Params: {self.params / 1e6:.2f}M, Gflops: {self.gflops:.2f}"
+
+
+def model_stats(model: nn.Module, tsize: Sequence[int] = (640, 640)) -> ModelStats:
+    """Parameter count and GFLOPs of one ``tsize`` (h, w) image.
+
+    Convolution cost grows exactly with the input area here (every layer keeps the stride
+    grid), so the count is taken on a 64x64 input and scaled: cheap even for YOLOX-X.
+    """
+    params = sum(p.numel() for p in model.parameters())
+    probe = copy.deepcopy(model).eval()
+    device = next(model.parameters()).device
+    side = 64
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        probe(torch.zeros(1, 3, side, side, device=device))
+    flops = counter.get_total_flops() * (tsize[0] * tsize[1]) / (side * side)
+    return ModelStats(params=params, gflops=flops / 1e9)
+
+
+def get_model_info(model: nn.Module, tsize: Sequence[int] = (640, 640)) -> str:
+    """Megvii-compatible one-line summary: ``"Params: 8.97M, Gflops: 26.76"``."""
+    return str(model_stats(model, tsize))
+
+
+def fuse_conv_and_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """A conv with bias equal to ``bn(conv(x))`` in eval mode (running statistics)."""
+    fused = nn.Conv2d(conv.in_channels, conv.out_channels, kernel_size=conv.kernel_size, stride=conv.stride,
+                      padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True)
+    fused = fused.to(device=conv.weight.device, dtype=conv.weight.dtype).requires_grad_(False)
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # [C_out]
+    conv_bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    with torch.no_grad():
+        fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
+        fused.bias.copy_((conv_bias - bn.running_mean) * scale + bn.bias)
+    return fused
+
+
+def fuse_model(model: nn.Module) -> nn.Module:
+    """Fold every BaseConv's BatchNorm into its conv, in place, for faster inference.
+
+    Only valid for inference: the BN statistics are frozen into the weights.
+    """
+    for module in model.modules():
+        if isinstance(module, BaseConv) and hasattr(module, "bn"):
+            module.conv = fuse_conv_and_bn(module.conv, module.bn)
+            delattr(module, "bn")
+            module.forward = module.fuseforward
+    return model
+
+
+def set_bn_hyperparams(model: nn.Module, eps: float = 1e-3, momentum: float = 0.03) -> nn.Module:
+    """YOLOX trains every BatchNorm with eps 1e-3 and momentum 0.03 (PyTorch defaults: 1e-5, 0.1)."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eps = eps
+            module.momentum = momentum
+    return model
