@@ -37,13 +37,18 @@ class YOLOXHead(nn.Module):
         def tower() -> nn.Sequential:
             return nn.Sequential(Conv(hidden, hidden, 3, 1, act=act), Conv(hidden, hidden, 3, 1, act=act))
 
-        # Registration order fixes the state-dict order of the official checkpoints.
-        self.cls_convs = nn.ModuleList(tower() for _ in in_channels)
-        self.reg_convs = nn.ModuleList(tower() for _ in in_channels)
-        self.cls_preds = nn.ModuleList(nn.Conv2d(hidden, num_classes, 1) for _ in in_channels)
-        self.reg_preds = nn.ModuleList(nn.Conv2d(hidden, 4, 1) for _ in in_channels)
-        self.obj_preds = nn.ModuleList(nn.Conv2d(hidden, 1, 1) for _ in in_channels)
-        self.stems = nn.ModuleList(BaseConv(int(c * width), hidden, 1, 1, act=act) for c in in_channels)
+        # Registration order fixes the state-dict order of the official checkpoints; creation
+        # order (level by level) fixes which random numbers each layer draws under a seed.
+        self.cls_convs, self.reg_convs = nn.ModuleList(), nn.ModuleList()
+        self.cls_preds, self.reg_preds, self.obj_preds = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        self.stems = nn.ModuleList()
+        for c in in_channels:
+            self.stems.append(BaseConv(int(c * width), hidden, 1, 1, act=act))
+            self.cls_convs.append(tower())
+            self.reg_convs.append(tower())
+            self.cls_preds.append(nn.Conv2d(hidden, num_classes, 1))
+            self.reg_preds.append(nn.Conv2d(hidden, 4, 1))
+            self.obj_preds.append(nn.Conv2d(hidden, 1, 1))
 
         self.iou_type = iou_type
         self.assigner = assigner

@@ -1,0 +1,50 @@
+"""Every YOLOX size has the official parameter names, shapes, dtypes and counts."""
+import json
+
+import pytest
+import torch
+
+from yolox.exp import get_exp
+from yolox.models import YOLOPAFPN, YOLOX, YOLOXHead
+
+SIZES = ["yolox_nano", "yolox_tiny", "yolox_s", "yolox_m", "yolox_l", "yolox_x"]
+
+
+@pytest.fixture(scope="module")
+def official(reference_dir):
+    return json.loads((reference_dir / "state_dict_keys.json").read_text())["models"]
+
+
+@pytest.mark.parametrize("name", SIZES)
+def test_bundled_exp_builds_the_official_state_dict(name, official, repo_root):
+    expected = official[name]
+    exp = get_exp(str(repo_root / "exps" / f"{name}.py"))
+    assert (exp.depth, exp.width, exp.depthwise) == (expected["depth"], expected["width"], expected["depthwise"])
+    assert list(exp.input_size) == expected["input_size"] and list(exp.test_size) == expected["test_size"]
+    model = exp.get_model()
+    ours = [[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in model.state_dict().items()]
+    assert ours == expected["keys"]
+    assert sum(p.numel() for p in model.parameters()) == expected["num_params"]
+    bn = [(m.eps, m.momentum) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert set(bn) == {tuple(v) for v in expected["bn_eps_momentum"]}
+
+
+def test_megvii_style_get_model_override_still_builds(official):
+    """Megvii's nano experiment builds the network itself with these positional/keyword arguments."""
+    in_channels = [256, 512, 1024]
+    backbone = YOLOPAFPN(0.33, 0.25, in_channels=in_channels, act="silu", depthwise=True)
+    head = YOLOXHead(80, 0.25, in_channels=in_channels, act="silu", depthwise=True)
+    keys = [k for k in YOLOX(backbone, head).state_dict()]
+    assert keys == [k for k, _, _ in official["yolox_nano"]["keys"]]
+
+
+@pytest.mark.parametrize("act,module", [("relu", torch.nn.ReLU), ("lrelu", torch.nn.LeakyReLU), ("silu", torch.nn.SiLU)])
+def test_activation_option_reaches_every_block(act, module):
+    model = YOLOX(YOLOPAFPN(0.33, 0.125, act=act), YOLOXHead(3, 0.125, act=act))
+    kinds = {type(m) for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.SiLU))}
+    assert kinds == {module}
+
+
+def test_unknown_activation_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        YOLOPAFPN(0.33, 0.125, act="gelu")
