@@ -63,7 +63,9 @@ def pairwise_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor, fmt: str = "xyxy"
     The union gets ``1e-16`` added (the reference's convention) so empty boxes give 0, not NaN.
     """
     if boxes_a.shape[-1] != 4 or boxes_b.shape[-1] != 4:
-        raise ValueError(f"pairwise_iou expects [N, 4] and [M, 4] boxes, got {tuple(boxes_a.shape)} and {tuple(boxes_b.shape)}")
+        raise ValueError(
+            f"pairwise_iou expects [N, 4] and [M, 4] boxes, got {tuple(boxes_a.shape)} and {tuple(boxes_b.shape)}"
+        )
     a = boxes_a if fmt == "xyxy" else cxcywh_to_xyxy(boxes_a)
     b = boxes_b if fmt == "xyxy" else cxcywh_to_xyxy(boxes_b)
     return _iou_from_corners(a[:, None, :], b[None, :, :])
@@ -117,10 +119,9 @@ def postprocess(
         if not bool(keep.any()):
             results.append(None)
             continue
-        det = torch.cat(
-            [boxes[b][keep], objectness[b][keep, None], class_conf[b][keep, None], class_pred[b][keep, None].to(boxes.dtype)],
-            dim=1,
-        )
+        columns = [boxes[b][keep], objectness[b][keep, None], class_conf[b][keep, None],
+                   class_pred[b][keep, None].to(boxes.dtype)]
+        det = torch.cat(columns, dim=1)
         det_scores = scores[b][keep]
         if class_agnostic:
             kept = torchvision.ops.nms(det[:, :4], det_scores, nms_thre)
