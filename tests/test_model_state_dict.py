@@ -38,7 +38,10 @@ def test_megvii_style_get_model_override_still_builds(official):
     assert keys == [k for k, _, _ in official["yolox_nano"]["keys"]]
 
 
-@pytest.mark.parametrize("act,module", [("relu", torch.nn.ReLU), ("lrelu", torch.nn.LeakyReLU), ("silu", torch.nn.SiLU)])
+ACTIVATIONS = [("relu", torch.nn.ReLU), ("lrelu", torch.nn.LeakyReLU), ("silu", torch.nn.SiLU)]
+
+
+@pytest.mark.parametrize("act,module", ACTIVATIONS)
 def test_activation_option_reaches_every_block(act, module):
     model = YOLOX(YOLOPAFPN(0.33, 0.125, act=act), YOLOXHead(3, 0.125, act=act))
     kinds = {type(m) for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.SiLU))}

@@ -1,6 +1,5 @@
 """get_exp: load an experiment from a Python file or by the name of a bundled one."""
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from typing import Optional

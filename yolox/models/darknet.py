@@ -4,7 +4,7 @@ from typing import Dict, Sequence
 import torch
 from torch import nn
 
-from .network_blocks import BaseConv, CSPLayer, Focus, SPPBottleneck, conv_block
+from .network_blocks import CSPLayer, Focus, SPPBottleneck, conv_block
 
 __all__ = ["CSPDarknet"]
 
