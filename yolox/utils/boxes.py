@@ -18,6 +18,7 @@ __all__ = [
     "xywh_to_xyxy",
     "pairwise_iou",
     "aligned_iou",
+    "aligned_giou",
     "postprocess",
     # Megvii-compatible aliases
     "bboxes_iou",
@@ -78,14 +79,36 @@ def aligned_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor, fmt: str = "xyxy")
     return _iou_from_corners(a, b)
 
 
+def aligned_giou(boxes_a: torch.Tensor, boxes_b: torch.Tensor, fmt: str = "xyxy") -> torch.Tensor:
+    """boxes_a, boxes_b: [..., 4] in ``fmt`` -> generalised IoU [...] of corresponding rows, in [-1, 1].
+
+    GIoU = IoU - (hull - union) / hull, with ``hull`` the area of the smallest enclosing box
+    (clamped at 1e-16 so two empty boxes stay finite). Unlike IoU it keeps a gradient for
+    disjoint boxes, which suits a box loss; it is negative there, so it is no assignment score.
+    """
+    a = boxes_a if fmt == "xyxy" else cxcywh_to_xyxy(boxes_a)
+    b = boxes_b if fmt == "xyxy" else cxcywh_to_xyxy(boxes_b)
+    inter, union = _intersection_and_union(a, b)
+    iou = inter / (union + 1e-16)
+    hull_wh = torch.maximum(a[..., 2:], b[..., 2:]) - torch.minimum(a[..., :2], b[..., :2])
+    hull = (hull_wh[..., 0] * hull_wh[..., 1]).clamp(min=1e-16)
+    return iou - (hull - union) / hull
+
+
 def _iou_from_corners(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    inter, union = _intersection_and_union(a, b)
+    return inter / (union + 1e-16)
+
+
+def _intersection_and_union(a: torch.Tensor, b: torch.Tensor):
+    """a, b: [..., 4] x1, y1, x2, y2 (broadcastable) -> (intersection area, union area) [...]."""
     top_left = torch.maximum(a[..., :2], b[..., :2])
     bottom_right = torch.minimum(a[..., 2:], b[..., 2:])
     wh = (bottom_right - top_left).clamp(min=0)
     inter = wh[..., 0] * wh[..., 1]
     area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
     area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / (area_a + area_b - inter + 1e-16)
+    return inter, area_a + area_b - inter
 
 
 def postprocess(
