@@ -14,3 +14,5 @@ from .network_blocks import (
 from .yolo_head import YOLOXHead
 from .yolo_pafpn import YOLOPAFPN
 from .yolox import YOLOX
+from .assigner import ImageAssignment, SimOTAAssigner, SimOTAAssignment
+from .losses import DetectionTargets, IOUloss, LossWeights, YOLOXCriterion, YOLOXLoss

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .anchors import anchor_grid
+from .losses import DetectionTargets, YOLOXCriterion
 from .network_blocks import BaseConv, conv_block
 
 __all__ = ["YOLOXHead"]
@@ -15,8 +16,10 @@ class YOLOXHead(nn.Module):
     """Predicts, per anchor, 4 box offsets, 1 objectness logit and ``num_classes`` class logits.
 
     Positional arguments follow the official head so Megvii experiment files construct it
-    unchanged. ``assigner`` (keyword only) is the label assigner used by ``get_losses``;
-    ``iou_type`` is the box loss ("iou" or "giou").
+    unchanged. ``assigner`` (keyword only) is the label assigner used by ``get_losses``
+    (default: the classic ``SimOTAAssigner()``); ``iou_type`` is the box loss ("iou" or "giou").
+    Both live in ``self.criterion`` (a ``YOLOXCriterion``, no parameters, so the state dict is
+    unaffected): ``head.criterion.assigner``, ``head.criterion.iou_type``.
     """
 
     def __init__(self, num_classes: int, width: float = 1.0, strides: Sequence[int] = (8, 16, 32),
@@ -50,8 +53,8 @@ class YOLOXHead(nn.Module):
             self.reg_preds.append(nn.Conv2d(hidden, 4, 1))
             self.obj_preds.append(nn.Conv2d(hidden, 1, 1))
 
-        self.iou_type = iou_type
-        self.assigner = assigner
+        self.criterion = YOLOXCriterion(num_classes=num_classes, strides=self.strides, assigner=assigner,
+                                        iou_type=iou_type)
 
     def initialize_biases(self, prior_prob: float) -> None:
         """Start class and objectness probabilities at ``prior_prob`` (focal-loss style prior)."""
@@ -107,6 +110,8 @@ class YOLOXHead(nn.Module):
     def get_losses(self, raw_outputs: Sequence[torch.Tensor], labels: torch.Tensor) -> Dict[str, torch.Tensor]:
         """raw_outputs: per level [B, 5 + C, H_k, W_k]; labels: [B, M, 5] class, cx, cy, w, h (zero rows pad).
 
-        Returns {"total_loss", "iou_loss", "l1_loss", "conf_loss", "cls_loss", "num_fg"}.
+        Returns {"total_loss", "iou_loss", "l1_loss", "conf_loss", "cls_loss", "num_fg"} (0-d tensors; see
+        ``YOLOXCriterion``), with the L1 term when ``self.use_l1``. A label row is a GT when its w and h
+        are > 0 (``DetectionTargets.from_labels``).
         """
-        raise NotImplementedError("YOLOX losses arrive with the loss module (issue 3)")
+        return self.criterion(raw_outputs, DetectionTargets.from_labels(labels), use_l1=self.use_l1)
