@@ -83,6 +83,20 @@ class Exp(BaseExp):
         self.model.train()
         return self.model
 
+    # ------------------------------------------------------------- evaluation
+    def get_evaluator(self, batch_size: int, is_distributed: bool, testdev: bool = False, legacy: bool = False):
+        """A COCOEvaluator over ``get_eval_loader`` with this experiment's test size and thresholds."""
+        from yolox.evaluators import COCOEvaluator
+
+        return COCOEvaluator(
+            dataloader=self.get_eval_loader(batch_size, is_distributed, testdev=testdev, legacy=legacy),
+            img_size=self.test_size,
+            confthre=self.test_conf,
+            nmsthre=self.nmsthre,
+            num_classes=self.num_classes,
+            testdev=testdev,
+        )
+
 
 def _defining_file_stem(cls: type) -> str:
     """Experiment name = the file that defines the Exp subclass (``exps/yolox_s.py`` -> ``yolox_s``)."""
