@@ -10,7 +10,7 @@ Normalisation follows the reference: every term is a sum divided by ``N = max(#f
 over the whole batch, the objectness term summing over all anchors of all images.
 """
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -137,7 +137,7 @@ class HeadOutputs:
 
     boxes: [B, A, 4] decoded cx = (dx + x) s, cy = (dy + y) s, w = exp(dw) s, h = exp(dh) s, in input
     pixels (differentiable); obj_logits: [B, A]; cls_logits: [B, A, C]; reg_raw: [B, A, 4] raw
-    dx, dy, dw, dh; grid: [A, 2] cell x, y; strides: [A].
+    dx, dy, dw, dh; grid: [A, 2] cell x, y; strides: [A]; level_shapes: [(H_k, W_k)] per level.
     """
 
     boxes: torch.Tensor
@@ -146,11 +146,7 @@ class HeadOutputs:
     reg_raw: torch.Tensor
     grid: torch.Tensor
     strides: torch.Tensor
-
-    @property
-    def anchor_centers(self) -> torch.Tensor:
-        """[A, 2] cell centres ((x + 0.5) s, (y + 0.5) s) in input pixels."""
-        return (self.grid + 0.5) * self.strides[:, None]
+    level_shapes: List[Tuple[int, int]]
 
 
 class YOLOXCriterion(nn.Module):
@@ -200,7 +196,7 @@ class YOLOXCriterion(nn.Module):
         boxes = torch.cat([(reg[..., :2] + grid) * strides[:, None], torch.exp(reg[..., 2:4]) * strides[:, None]],
                           dim=-1)
         return HeadOutputs(boxes=boxes, obj_logits=flat[..., 4], cls_logits=flat[..., 5:], reg_raw=reg,
-                           grid=grid, strides=strides)
+                           grid=grid, strides=strides, level_shapes=level_shapes)
 
     def assign(self, outputs: HeadOutputs, targets: DetectionTargets) -> SimOTAAssignment:
         """Run the assigner on detached predictions (it is no_grad itself)."""
@@ -208,8 +204,8 @@ class YOLOXCriterion(nn.Module):
             raise ValueError(f"targets hold {targets.boxes.shape[0]} images but the outputs {outputs.boxes.shape[0]}")
         return self.assigner(
             pred_boxes=outputs.boxes.detach(), obj_logits=outputs.obj_logits.detach(),
-            cls_logits=outputs.cls_logits.detach(), anchor_centers=outputs.anchor_centers,
-            anchor_strides=outputs.strides, gt_boxes=targets.boxes, gt_classes=targets.classes,
+            cls_logits=outputs.cls_logits.detach(), level_shapes=outputs.level_shapes, strides=self.strides,
+            gt_boxes=targets.boxes, gt_classes=targets.classes,
             gt_valid=targets.valid)
 
     def loss_sums(self, outputs: HeadOutputs, targets: DetectionTargets, assignment: SimOTAAssignment, *,

@@ -102,10 +102,10 @@ def _iou_from_corners(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def _intersection_and_union(a: torch.Tensor, b: torch.Tensor):
     """a, b: [..., 4] x1, y1, x2, y2 (broadcastable) -> (intersection area, union area) [...]."""
-    top_left = torch.maximum(a[..., :2], b[..., :2])
-    bottom_right = torch.minimum(a[..., 2:], b[..., 2:])
-    wh = (bottom_right - top_left).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
+    # Axis by axis: no [..., 2] temporaries, which matters for large broadcast (pairwise) shapes.
+    inter_w = (torch.minimum(a[..., 2], b[..., 2]) - torch.maximum(a[..., 0], b[..., 0])).clamp_(min=0)
+    inter_h = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1])).clamp_(min=0)
+    inter = inter_w * inter_h
     area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
     area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
     return inter, area_a + area_b - inter
