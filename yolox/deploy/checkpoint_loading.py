@@ -1,0 +1,160 @@
+"""Build an inference model from an experiment and a checkpoint, trusting the checkpoint's shape.
+
+A checkpoint trained on custom data has its own ``num_classes`` (and maybe its own depth/width):
+the head is built from the checkpoint's metadata, or, for official Megvii files without
+metadata, from the shape of its class-prediction weights, so demo, eval and export never hit a
+size mismatch. Class names come from the metadata, else the experiment, else COCO's when the
+model has 80 classes.
+"""
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from loguru import logger
+from torch import nn
+
+__all__ = ["LoadedModel", "read_checkpoint", "checkpoint_weights", "infer_num_classes",
+           "apply_checkpoint_architecture", "resolve_class_names", "load_model"]
+
+CLS_PRED_KEY = "head.cls_preds.0.weight"  # [num_classes, hidden, 1, 1] in every YOLOX size
+ARCH_FIELDS = ("depth", "width", "act", "depthwise")
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode with what describes its outputs."""
+
+    model: nn.Module
+    num_classes: int
+    class_names: List[str]
+    class_names_source: str  # "checkpoint", "experiment", "coco" or "generic"
+    meta: Dict = field(default_factory=dict)
+
+
+def read_checkpoint(path: Union[str, Path]) -> dict:
+    """The checkpoint dict of ``path`` on the CPU; a bare state dict is wrapped as ``{"model": ...}``.
+
+    Loads with ``weights_only=True`` first; a checkpoint holding other Python objects (the
+    trainer's RNG states) is then loaded fully, which runs pickle code: only load trusted files.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        logger.info("checkpoint {} holds more than tensors; loading it with full unpickling", path)
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(ckpt, dict) and "model" not in ckpt and ckpt and all(
+            isinstance(v, torch.Tensor) for v in ckpt.values()):
+        ckpt = {"model": ckpt}
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
+        found = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise KeyError(f"checkpoint {str(path)!r} has no 'model' state dict (found: {found})")
+    return ckpt
+
+
+def checkpoint_weights(ckpt: dict, *, prefer_ema: bool = True) -> Dict[str, torch.Tensor]:
+    """The weights to run: the EMA weights when the checkpoint keeps them apart from the raw model
+    (they are what training evaluated and chose the best checkpoint by), else ``ckpt["model"]``."""
+    ema = ckpt.get("ema")
+    if prefer_ema and isinstance(ema, dict):
+        state = ema.get("state_dict", ema.get("model", ema))
+        if isinstance(state, dict) and state.keys() == ckpt["model"].keys():
+            return state
+    return ckpt["model"]
+
+
+def infer_num_classes(state_dict: Dict[str, torch.Tensor], source: str = "checkpoint") -> int:
+    """num_classes from the first level's class-prediction conv ([C, hidden, 1, 1])."""
+    weight = state_dict.get(CLS_PRED_KEY)
+    if weight is None:
+        raise KeyError(f"{source}: no {CLS_PRED_KEY!r} tensor, so this is not a YOLOX checkpoint "
+                       f"(first keys: {list(state_dict)[:3]})")
+    return int(weight.shape[0])
+
+
+def apply_checkpoint_architecture(exp, ckpt: dict, source: str = "checkpoint") -> int:
+    """Make ``exp`` build the checkpoint's network: its num_classes (meta or weight shape) and, if
+    its metadata says so, its depth, width, act and depthwise. Returns num_classes."""
+    meta = ckpt.get("meta") or {}
+    num_classes = int(meta.get("num_classes") or infer_num_classes(ckpt["model"], source))
+    changes = {"num_classes": num_classes}
+    changes.update({k: meta[k] for k in ARCH_FIELDS if k in meta and meta[k] is not None})
+    changed = {k: v for k, v in changes.items() if getattr(exp, k, None) != v}
+    if changed:
+        logger.info("{}: building the model with the checkpoint's {} (experiment had {})", source, changed,
+                    {k: getattr(exp, k, None) for k in changed})
+        for key, value in changed.items():
+            setattr(exp, key, value)
+        exp.model = None  # Exp.get_model caches the model it built
+    return num_classes
+
+
+def resolve_class_names(*, meta: Dict, exp, num_classes: int) -> tuple:
+    """(names, source): the checkpoint's names, else the experiment's, else COCO's for 80 classes,
+    else "class_0", "class_1", ... A list of the wrong length is skipped with a warning."""
+    candidates = [("checkpoint", meta.get("class_names")), ("experiment", _experiment_class_names(exp))]
+    for source, names in candidates:
+        if not names:
+            continue
+        if len(names) == num_classes:
+            return [str(n) for n in names], source
+        logger.warning("ignoring the {}'s {} class names: the model has {} classes", source, len(names), num_classes)
+    if num_classes == 80:
+        from yolox.data.datasets.coco_classes import COCO_CLASSES
+
+        return list(COCO_CLASSES), "coco"
+    return [f"class_{i}" for i in range(num_classes)], "generic"
+
+
+def _experiment_class_names(exp) -> Optional[Sequence[str]]:
+    """Names an experiment declares without loading data: a ``class_names`` attribute (or
+    Megvii-style ``classes``), or those of a dataset it already built."""
+    for attr in ("class_names", "classes"):
+        names = getattr(exp, attr, None)
+        if names and not callable(names):
+            return names
+    dataset = getattr(exp, "dataset", None)
+    return getattr(dataset, "class_names", None) if dataset is not None else None
+
+
+def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Union[str, torch.device] = "cpu",
+               fuse: bool = False, prefer_ema: bool = True) -> LoadedModel:
+    """``exp``'s model (shaped by the checkpoint when given) with the checkpoint's weights, in eval
+    mode on ``device``, conv+BN fused when ``fuse``. Without a checkpoint the weights are random."""
+    ckpt: dict = {}
+    if ckpt_path is not None:
+        ckpt = read_checkpoint(ckpt_path)
+        apply_checkpoint_architecture(exp, ckpt, source=str(ckpt_path))
+    model = exp.get_model()
+    if ckpt:
+        _load_weights(model, checkpoint_weights(ckpt, prefer_ema=prefer_ema), str(ckpt_path))
+        logger.info("loaded weights from {}", ckpt_path)
+    model.to(device).eval()
+    if fuse:
+        from yolox.utils.model_utils import fuse_model
+
+        model = fuse_model(model)
+    meta = ckpt.get("meta") or {}
+    num_classes = int(model.head.num_classes)
+    names, source = resolve_class_names(meta=meta, exp=exp, num_classes=num_classes)
+    return LoadedModel(model=model, num_classes=num_classes, class_names=names, class_names_source=source, meta=meta)
+
+
+def _load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], source: str) -> None:
+    """Strict load with one readable error listing what does not fit."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    mismatched = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+                  for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+    if missing or unexpected or mismatched:
+        raise ValueError(
+            f"checkpoint {source} does not fit the experiment's model: {len(missing)} missing "
+            f"(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}), "
+            f"{len(mismatched)} of another shape (e.g. {mismatched[:3]}); is -f/-n the experiment "
+            "it was trained with?")
+    model.load_state_dict(state_dict)

@@ -1,0 +1,118 @@
+"""Run a Predictor over images, a video file or a webcam, and save the pictures it draws.
+
+Every file is written atomically: images through ``atomic_write_bytes``, videos into a temp file
+beside the target that is renamed over it once the stream is complete.
+"""
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional, Union
+
+import cv2
+import numpy as np
+from loguru import logger
+
+from yolox.utils.atomic_io import atomic_write_bytes
+
+from .predictor import Predictor
+
+__all__ = ["IMAGE_EXTENSIONS", "list_image_files", "vis_folder", "demo_images", "demo_video", "write_image"]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def vis_folder(output_dir: Union[str, Path], exp_name: str) -> Path:
+    """``<output_dir>/<exp_name>/vis_res/<timestamp>/`` (not created here)."""
+    return Path(output_dir) / exp_name / "vis_res" / time.strftime("%Y_%m_%d_%H_%M_%S")
+
+
+def list_image_files(path: Union[str, Path]) -> List[Path]:
+    """``path`` itself if it is a file, else the image files under it (recursively, sorted)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"--path {str(path)!r} is neither an image file nor a folder")
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {str(path)!r}")
+    return files
+
+
+def write_image(img: np.ndarray, path: Union[str, Path]) -> Path:
+    """Encode ``img`` by the file's extension and write it atomically."""
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix or ".jpg", img)
+    if not ok:
+        raise ValueError(f"cv2 could not encode an image as {path.suffix!r} for {path}")
+    atomic_write_bytes(encoded.tobytes(), path)
+    return path
+
+
+def demo_images(predictor: Predictor, path: Union[str, Path], save_dir: Optional[Path]) -> List[Path]:
+    """Predict every image of ``path`` (a file or a folder); draw and save into ``save_dir`` when
+    given (same file names). Returns the written files."""
+    written = []
+    for image_path in list_image_files(path):
+        img = cv2.imread(str(image_path))
+        if img is None:
+            raise ValueError(f"cv2 cannot read the image {image_path}")
+        detections = predictor.predict(img)
+        logger.info("{}: {} detections in {:.1f} ms", image_path.name, len(detections), detections.inference_ms)
+        if save_dir is not None:
+            written.append(write_image(predictor.draw(img, detections), save_dir / image_path.name))
+    if save_dir is not None and written:
+        logger.info("saved {} pictures in {}", len(written), save_dir)
+    return written
+
+
+def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optional[Path],
+               max_frames: Optional[int] = None) -> int:
+    """Predict the frames of a video file (``source`` a path) or a camera (an index); write the
+    drawn frames to ``save_path`` (mp4) when given. Returns the number of frames processed."""
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        raise FileNotFoundError(f"cannot open the video source {source!r}")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    frames = 0
+    try:
+        with _video_writer(save_path, fps, size) as writer:
+            while max_frames is None or frames < max_frames:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                detections = predictor.predict(frame)
+                frames += 1
+                if writer is not None:
+                    writer.write(predictor.draw(frame, detections))
+                elif frames % 30 == 1:
+                    logger.info("frame {}: {} detections ({:.1f} ms)", frames, len(detections),
+                                detections.inference_ms)
+    finally:
+        capture.release()
+    if save_path is not None:
+        logger.info("saved {} frames to {}", frames, save_path)
+    return frames
+
+
+@contextmanager
+def _video_writer(save_path: Optional[Path], fps: float, size) -> Iterator[Optional[cv2.VideoWriter]]:
+    """A VideoWriter on a temp file renamed to ``save_path`` on success (None when not saving)."""
+    if save_path is None:
+        yield None
+        return
+    save_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = save_path.with_name(f".{save_path.stem}.tmp{save_path.suffix}")
+    writer = cv2.VideoWriter(str(tmp_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise OSError(f"cv2 cannot open a video writer for {tmp_path} (codec mp4v)")
+    try:
+        yield writer
+        writer.release()
+        os.replace(tmp_path, save_path)
+    finally:
+        writer.release()
+        if tmp_path.exists():
+            tmp_path.unlink()

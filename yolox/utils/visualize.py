@@ -1,0 +1,56 @@
+"""Drawing detections and boxes on BGR images with cv2 (the demo, the eval previews, visualize_assign)."""
+import colorsys
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+__all__ = ["color_for", "draw_box", "vis"]
+
+
+def color_for(index: int) -> Tuple[int, int, int]:
+    """A distinct, bright BGR colour per class (or GT) index: hues spaced by the golden ratio,
+    so neighbouring indices never look alike and the colour of an index never changes."""
+    hue = (index * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+def draw_box(img: np.ndarray, box: Sequence[float], color: Tuple[int, int, int], label: Optional[str] = None,
+             thickness: int = 2) -> np.ndarray:
+    """Draw box [4] x1, y1, x2, y2 (pixels) on img [H, W, 3] in place, with ``label`` on a filled tag."""
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    cv2.rectangle(img, (x1, y1), (x2, y2), color, thickness)
+    if label:
+        font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+        (text_w, text_h), baseline = cv2.getTextSize(label, font, scale, 1)
+        # The tag sits above the box, or inside it when the box touches the top edge.
+        top = y1 - text_h - baseline - 2 if y1 - text_h - baseline - 2 >= 0 else y1
+        cv2.rectangle(img, (x1, top), (x1 + text_w + 2, top + text_h + baseline + 2), color, -1)
+        text_color = (0, 0, 0) if sum(color) > 384 else (255, 255, 255)
+        cv2.putText(img, label, (x1 + 1, top + text_h + 1), font, scale, text_color, 1, cv2.LINE_AA)
+    return img
+
+
+def vis(img: np.ndarray, boxes, scores, cls_ids, conf: float = 0.5,
+        class_names: Optional[Sequence[str]] = None) -> np.ndarray:
+    """Draw detections on ``img`` [H, W, 3] BGR uint8 in place and return it.
+
+    boxes: [N, 4] x1, y1, x2, y2 in img pixels; scores: [N]; cls_ids: [N] contiguous class index;
+    detections scoring below ``conf`` are skipped. Labels read "name score%".
+    """
+    boxes, scores, cls_ids = (np.asarray(_to_numpy(v)) for v in (boxes, scores, cls_ids))
+    for box, score, cls in zip(boxes, scores, cls_ids):
+        if score < conf:
+            continue
+        cls = int(cls)
+        name = class_names[cls] if class_names is not None and 0 <= cls < len(class_names) else str(cls)
+        draw_box(img, box, color_for(cls), f"{name} {100 * float(score):.1f}%")
+    return img
+
+
+def _to_numpy(values):
+    """Tensors (any device) and sequences to numpy, without importing torch here."""
+    if hasattr(values, "detach"):
+        return values.detach().float().cpu().numpy()
+    return values
