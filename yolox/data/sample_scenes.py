@@ -1,7 +1,8 @@
 """A built-in detection dataset of synthetic scenes, so training works with nothing downloaded.
 
 It mirrors the COCO tree (``train2017/``, ``val2017/``, ``annotations/instances_*2017.json``)
-so the standard COCO experiment settings read it. Each scene has a cluttered background (gradient, noise, grey line and blob distractors) and
+so the standard COCO experiment settings read it. Each scene has a cluttered background
+(gradient, noise, grey line and blob distractors) and
 a few objects of five classes that differ in shape, colour and texture, at varied scale, some
 partially hidden by later ones. Written as COCO json + JPEGs; deterministic for a seed.
 """

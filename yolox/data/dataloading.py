@@ -1,0 +1,53 @@
+"""The training DataLoader (with ``close_mosaic``) and per-worker seeding."""
+import random
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader as TorchDataLoader
+from torch.utils.data.sampler import RandomSampler, SequentialSampler
+
+from .datasets.detection import get_yolox_datadir
+from .samplers import YoloBatchSampler
+
+__all__ = ["DataLoader", "worker_init_reset_seed", "get_yolox_datadir"]
+
+
+def worker_init_reset_seed(worker_id: int) -> None:
+    """Seed ``random`` and ``np.random`` of a DataLoader worker from its torch seed.
+
+    torch gives each worker ``base_seed + worker_id``, and ``base_seed`` comes from the loader's
+    generator (or the global torch RNG): augmentations differ across workers and repeat for a
+    fixed seed. cv2 gets one thread per worker: the workers already use the cores.
+    """
+    seed = torch.initial_seed() % 2 ** 32
+    random.seed(seed)
+    np.random.seed(seed)
+    cv2.setNumThreads(1)
+
+
+class DataLoader(TorchDataLoader):
+    """torch DataLoader whose default batch sampler is a ``YoloBatchSampler``, plus ``close_mosaic``.
+
+    Build it with ``batch_sampler=YoloBatchSampler(InfiniteSampler(len(ds), seed=...), batch_size,
+    drop_last=False)`` for training, as ``Exp.get_data_loader`` does.
+    """
+
+    def __init__(self, dataset, *args, **kwargs):
+        if kwargs.get("batch_sampler") is None and not args:
+            batch_size = kwargs.pop("batch_size", 1)
+            drop_last = kwargs.pop("drop_last", False)
+            sampler = kwargs.pop("sampler", None)
+            if sampler is None:
+                sampler = RandomSampler(dataset) if kwargs.pop("shuffle", False) else SequentialSampler(dataset)
+            kwargs.pop("shuffle", None)
+            kwargs["batch_sampler"] = YoloBatchSampler(sampler, batch_size, drop_last,
+                                                       mosaic=getattr(dataset, "enable_mosaic", False))
+        super().__init__(dataset, *args, **kwargs)
+
+    def close_mosaic(self) -> None:
+        """Stop mosaic/MixUp: the sampler flag reaches the workers, the dataset switch this process."""
+        if hasattr(self.batch_sampler, "mosaic"):
+            self.batch_sampler.mosaic = False
+        if hasattr(self.dataset, "close_mosaic"):
+            self.dataset.close_mosaic()

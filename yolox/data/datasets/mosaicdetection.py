@@ -1,0 +1,148 @@
+"""MosaicDetection: 4-image mosaic -> random affine -> MixUp, wrapped around any detection dataset."""
+import random
+from typing import Callable, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from ..data_augment import PAD_VALUE, affine_boxes, random_affine, warp_affine
+from .datasets_wrapper import Dataset
+
+__all__ = ["MosaicDetection"]
+
+_MIXUP_TRIES = 10  # random draws to find an image with boxes for MixUp before giving up on it
+
+
+def _fit(img: np.ndarray, size_hw: Tuple[int, int]) -> Tuple[np.ndarray, float]:
+    """Resize img to fit size_hw with its ratio kept (no copy when it already does)."""
+    r = min(size_hw[0] / img.shape[0], size_hw[1] / img.shape[1])
+    new_w, new_h = int(img.shape[1] * r), int(img.shape[0] * r)
+    if (new_h, new_w) == img.shape[:2]:
+        return img, r
+    return cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_LINEAR), r
+
+
+class MosaicDetection(Dataset):
+    """Training-time mosaic, affine and MixUp over ``dataset`` (anything with ``pull_item``,
+    ``load_anno`` and ``input_dim``).
+
+    Items: ``preproc(img, targets, input_dim)`` results + (img_info, img_id); with
+    ``preproc=None`` the raw (img [h, w, 3] uint8, targets [N, 5] xyxy + cls) are returned.
+    Mosaic is used when the sampler's flag (``enable_mosaic``) is on, ``close_mosaic()`` has not
+    been called, and a draw falls under ``mosaic_prob``. Every returned box lies inside the image
+    with positive size.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        img_size: Tuple[int, int],
+        mosaic: bool = True,
+        preproc: Optional[Callable] = None,
+        degrees: float = 10.0,
+        translate: float = 0.1,
+        mosaic_scale: Sequence[float] = (0.5, 1.5),
+        mixup_scale: Sequence[float] = (0.5, 1.5),
+        shear: float = 2.0,
+        enable_mixup: bool = True,
+        mosaic_prob: float = 1.0,
+        mixup_prob: float = 1.0,
+    ):
+        super().__init__(img_size, mosaic=mosaic)
+        self._dataset = dataset
+        self.preproc = preproc
+        self.degrees = degrees
+        self.translate = translate
+        self.scale = mosaic_scale
+        self.shear = shear
+        self.mixup_scale = mixup_scale
+        self.enable_mixup = enable_mixup
+        self.mosaic_prob = mosaic_prob
+        self.mixup_prob = mixup_prob
+        self._mosaic_closed = not mosaic
+
+    def __len__(self) -> int:
+        return len(self._dataset)
+
+    @property
+    def dataset(self):
+        """The wrapped dataset (class names, class_ids, coco view, records)."""
+        return self._dataset
+
+    @property
+    def class_names(self) -> Tuple[str, ...]:
+        return tuple(self._dataset.class_names)
+
+    def close_mosaic(self) -> None:
+        """Plain samples (no mosaic, no MixUp) from now on; the last epochs of YOLOX training."""
+        self._mosaic_closed = True
+        self.enable_mosaic = False
+
+    @Dataset.mosaic_getitem
+    def __getitem__(self, idx: int):
+        if self.enable_mosaic and not self._mosaic_closed and random.random() < self.mosaic_prob:
+            img, labels, img_id = self._mosaic(idx)
+            if self.enable_mixup and len(labels) and random.random() < self.mixup_prob:
+                img, labels = self.mixup(img, labels, self.input_dim)
+            img_info = img.shape[:2]
+        else:
+            img, labels, img_info, img_id = self._dataset.pull_item(idx)
+        if self.preproc is not None:
+            img, labels = self.preproc(img, labels, self.input_dim)
+        return img, labels, img_info, img_id
+
+    def _mosaic(self, idx: int):
+        """(img [h, w, 3] uint8, targets [N, 5], img_id of ``idx``): 4 tiles around a random
+        centre of a 2h x 2w canvas, then one random affine down to the input size."""
+        in_h, in_w = self._dataset.input_dim
+        yc, xc = int(random.uniform(0.5 * in_h, 1.5 * in_h)), int(random.uniform(0.5 * in_w, 1.5 * in_w))
+        indices = [idx] + [random.randint(0, len(self._dataset) - 1) for _ in range(3)]
+        canvas = np.full((2 * in_h, 2 * in_w, 3), PAD_VALUE, dtype=np.uint8)
+        all_labels, first_id = [], None
+        for k, index in enumerate(indices):
+            img, labels, _, img_id = self._dataset.pull_item(index)
+            first_id = img_id if k == 0 else first_id
+            img, r = _fit(img, (in_h, in_w))
+            h, w = img.shape[:2]
+            x0 = xc - w if k in (0, 2) else xc  # tiles 0..3: top-left, top-right, bottom-left, bottom-right
+            y0 = yc - h if k in (0, 1) else yc
+            x1, y1, x2, y2 = max(x0, 0), max(y0, 0), min(x0 + w, 2 * in_w), min(y0 + h, 2 * in_h)
+            canvas[y1:y2, x1:x2] = img[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
+            placed = labels.astype(np.float32, copy=True)
+            placed[:, :4] = np.clip(placed[:, :4] * r + [x0, y0, x0, y0], [x1, y1, x1, y1], [x2, y2, x2, y2])
+            all_labels.append(placed)
+        labels = np.concatenate(all_labels, axis=0)
+        labels = labels[(labels[:, 2] > labels[:, 0]) & (labels[:, 3] > labels[:, 1])]
+        img, labels = random_affine(canvas, labels, target_size=(in_w, in_h), degrees=self.degrees,
+                                    translate=self.translate, scales=self.scale, shear=self.shear)
+        return img, labels, first_id
+
+    def _mixup_index(self) -> Optional[int]:
+        for _ in range(_MIXUP_TRIES):
+            index = random.randint(0, len(self._dataset) - 1)
+            if len(self._dataset.load_anno(index)):
+                return index
+        return None
+
+    def mixup(self, origin_img: np.ndarray, origin_labels: np.ndarray, input_dim: Tuple[int, int]):
+        """Blend 50/50 with another image (scaled by a ``mixup_scale`` jitter, maybe mirrored,
+        randomly cropped); its boxes are added. Returns (img [h, w, 3] uint8, targets [N, 5])."""
+        index = self._mixup_index()
+        if index is None:
+            return origin_img, origin_labels
+        img, labels, _, _ = self._dataset.pull_item(index)
+        jitter = random.uniform(*self.mixup_scale)
+        mirror = random.random() > 0.5
+        th, tw = origin_img.shape[:2]
+        scale = min(input_dim[0] / img.shape[0], input_dim[1] / img.shape[1]) * jitter
+        extent_w, extent_h = int(input_dim[1] * jitter), int(input_dim[0] * jitter)
+        x_off = random.randint(0, max(0, extent_w - tw))
+        y_off = random.randint(0, max(0, extent_h - th))
+        # One matrix does the scale, the mirror and the crop: a single warp, no padded temporaries.
+        sx = -scale if mirror else scale
+        M = np.array([[sx, 0.0, (extent_w if mirror else 0) - x_off], [0.0, scale, -y_off]])
+        other = warp_affine(img, M, (tw, th))
+        boxes, keep = affine_boxes(labels[:, :4].astype(np.float32), M, (tw, th))
+        added = np.concatenate([boxes, labels[:, 4:5]], axis=1)[keep]
+        blended = cv2.addWeighted(origin_img, 0.5, other, 0.5, 0.0)
+        return blended, np.concatenate([origin_labels, added.astype(np.float32)], axis=0)
