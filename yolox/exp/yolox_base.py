@@ -83,6 +83,95 @@ class Exp(BaseExp):
         self.model.train()
         return self.model
 
+    # ------------------------------------------------------------------ data
+    def get_dataset(self, cache: bool = False, cache_type: str = "ram"):
+        """The training dataset, without mosaic: ``train_ann`` under ``data_dir``.
+
+        The format follows ``train_ann``: ``*.json`` COCO (images in ``train2017/``), ``*.yaml``
+        YOLO-txt, otherwise a VOC image-set name (see ``yolox.data.build_dataset``).
+        """
+        from yolox.data import TrainTransform, build_dataset
+
+        return build_dataset(
+            data_dir=self.data_dir, ann=self.train_ann, split="train", img_size=self.input_size,
+            preproc=TrainTransform(max_labels=50, flip_prob=self.flip_prob, hsv_prob=self.hsv_prob),
+            cache=cache, cache_type=cache_type,
+        )
+
+    def get_data_loader(self, batch_size: int, is_distributed: bool, no_aug: bool = False, cache_img: str = None):
+        """Endless training loader: mosaic + affine + MixUp + HSV + flip, ``batch_size`` images in
+        total (split over ranks). ``loader.close_mosaic()`` ends mosaic/MixUp for the last epochs.
+
+        ``self.dataset`` is built here unless the launcher built it earlier (with a cache).
+        """
+        import torch
+
+        from yolox.data import (DataLoader, InfiniteSampler, MosaicDetection, TrainTransform, YoloBatchSampler,
+                                worker_init_reset_seed)
+
+        if self.dataset is None:
+            self.dataset = self.get_dataset(cache=cache_img is not None, cache_type=cache_img or "ram")
+        dataset = MosaicDetection(
+            self.dataset, mosaic=not no_aug, img_size=self.input_size,
+            preproc=TrainTransform(max_labels=120, flip_prob=self.flip_prob, hsv_prob=self.hsv_prob),
+            degrees=self.degrees, translate=self.translate, mosaic_scale=self.mosaic_scale,
+            mixup_scale=self.mixup_scale, shear=self.shear, enable_mixup=self.enable_mixup,
+            mosaic_prob=self.mosaic_prob, mixup_prob=self.mixup_prob,
+        )
+        rank, world_size = _rank_and_world_size(is_distributed)
+        seed = self.seed if self.seed is not None else 0
+        sampler = InfiniteSampler(len(dataset), seed=seed, rank=rank, world_size=world_size)
+        batch_sampler = YoloBatchSampler(sampler, batch_size // world_size, drop_last=False, mosaic=not no_aug)
+        # Seeds each worker's augmentations; without exp.seed they follow the global torch RNG.
+        generator = torch.Generator().manual_seed(self.seed + rank) if self.seed is not None else None
+        return DataLoader(dataset, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
+                          pin_memory=torch.cuda.is_available(), worker_init_fn=worker_init_reset_seed,
+                          generator=generator)
+
+    def random_resize(self, data_loader, epoch: int, rank: int, is_distributed: bool):
+        """A random multiscale input size (h, w), the same on every rank (drawn on rank 0)."""
+        import torch
+        import torch.distributed as dist
+
+        from yolox.data import random_input_size
+
+        size = random_input_size(self.input_size, self.multiscale_range, getattr(self, "random_size", None))
+        if not is_distributed:
+            return size
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        tensor = torch.tensor(size if rank == 0 else (0, 0), dtype=torch.long, device=device)
+        dist.broadcast(tensor, 0)
+        return int(tensor[0]), int(tensor[1])
+
+    def preprocess(self, inputs, targets, tsize):
+        """Resize a batch (images [B, 3, H, W], labels [B, M, 5] cls, cx, cy, w, h) from input_size to tsize."""
+        from yolox.data import resize_batch
+
+        return resize_batch(inputs, targets, tsize, self.input_size)
+
+    def get_eval_dataset(self, **kwargs):
+        """Validation (or ``testdev=True``: test) dataset at test_size, letterbox only."""
+        from yolox.data import ValTransform, build_dataset
+
+        testdev = kwargs.get("testdev", False)
+        return build_dataset(
+            data_dir=self.data_dir, ann=self.test_ann if testdev else self.val_ann,
+            split="test" if testdev else "val", img_size=self.test_size,
+            preproc=ValTransform(legacy=kwargs.get("legacy", False)),
+        )
+
+    def get_eval_loader(self, batch_size: int, is_distributed: bool, **kwargs):
+        """Loader over the eval dataset in order (sharded over ranks when distributed)."""
+        import torch
+        from torch.utils.data import DistributedSampler, SequentialSampler
+
+        dataset = self.get_eval_dataset(**kwargs)
+        _, world_size = _rank_and_world_size(is_distributed)
+        sampler = DistributedSampler(dataset, shuffle=False) if is_distributed else SequentialSampler(dataset)
+        return torch.utils.data.DataLoader(dataset, batch_size=max(1, batch_size // world_size), sampler=sampler,
+                                           num_workers=self.data_num_workers,
+                                           pin_memory=torch.cuda.is_available())
+
     # ------------------------------------------------------------- evaluation
     def get_evaluator(self, batch_size: int, is_distributed: bool, testdev: bool = False, legacy: bool = False):
         """A COCOEvaluator over ``get_eval_loader`` with this experiment's test size and thresholds."""
@@ -96,6 +185,14 @@ class Exp(BaseExp):
             num_classes=self.num_classes,
             testdev=testdev,
         )
+
+
+def _rank_and_world_size(is_distributed: bool):
+    import torch.distributed as dist
+
+    if is_distributed and dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def _defining_file_stem(cls: type) -> str:
