@@ -16,7 +16,7 @@ from loguru import logger
 from torch import nn
 
 __all__ = ["LoadedModel", "read_checkpoint", "checkpoint_weights", "infer_num_classes",
-           "apply_checkpoint_architecture", "resolve_class_names", "load_model"]
+           "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
 
 CLS_PRED_KEY = "head.cls_preds.0.weight"  # [num_classes, hidden, 1, 1] in every YOLOX size
 ARCH_FIELDS = ("depth", "width", "act", "depthwise")
@@ -158,3 +158,13 @@ def _load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], source:
             f"{len(mismatched)} of another shape (e.g. {mismatched[:3]}); is -f/-n the experiment "
             "it was trained with?")
     model.load_state_dict(state_dict)
+
+
+def model_for_export(exp, ckpt_path: Optional[Union[str, Path]], *, decode_in_inference: bool) -> LoadedModel:
+    """A CPU eval model for export; ``decode_in_inference`` False leaves boxes as raw grid offsets
+    (the deployment code decodes them), True bakes the decoding into the graph."""
+    if ckpt_path is None:
+        logger.warning("no checkpoint (-c): exporting random weights")
+    loaded = load_model(exp, ckpt_path, device="cpu")
+    loaded.model.head.decode_in_inference = decode_in_inference
+    return loaded

@@ -1,0 +1,61 @@
+"""Export a YOLOX model to ONNX and prove, with onnxruntime, that the file computes what PyTorch does.
+
+    python tools/export_onnx.py -n yolox-s -c yolox_s.pth --output-name yolox_s.onnx
+    python tools/export_onnx.py -f exps/my_exp.py -c best_ckpt.pth --dynamic --image photo.jpg
+
+Output [B, A, 5 + C]: boxes (raw grid offsets, or cx, cy, w, h in input pixels with
+--decode_in_inference), objectness and class probabilities. Exits with status 1 when onnxruntime
+and PyTorch differ by more than 1e-3 on boxes or 1e-4 on scores.
+"""
+import argparse
+import sys
+
+from loguru import logger
+
+from yolox.deploy.checkpoint_loading import model_for_export
+from yolox.deploy.export_check import check_batches
+from yolox.deploy.onnx_export import OnnxExportSettings, check_onnx, export_onnx
+from yolox.exp import get_exp
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output-name", type=str, default="yolox.onnx", help="the .onnx file to write")
+    parser.add_argument("--input", default="images", type=str, help="name of the graph input")
+    parser.add_argument("--output", default="output", type=str, help="name of the graph output")
+    parser.add_argument("-o", "--opset", default=11, type=int, help="ONNX opset version")
+    parser.add_argument("--batch-size", type=int, default=1, help="batch size of a static graph")
+    parser.add_argument("--dynamic", action="store_true", help="symbolic batch axis")
+    parser.add_argument("--no-onnxsim", action="store_true", help="skip graph simplification")
+    parser.add_argument("--decode_in_inference", action="store_true", help="decode boxes inside the graph")
+    parser.add_argument("--tsize", type=int, default=None, help="square input size (default: the experiment's)")
+    parser.add_argument("--image", type=str, default=None, help="image for the check (default: a synthetic one)")
+    parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
+    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
+    parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
+    parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    exp = get_exp(args.exp_file, args.name)
+    exp.merge(args.opts)
+    if args.tsize is not None:
+        exp.test_size = (args.tsize, args.tsize)
+    loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference)
+    settings = OnnxExportSettings(input_size=tuple(exp.test_size), batch_size=args.batch_size,
+                                  dynamic=args.dynamic, opset=args.opset, input_name=args.input,
+                                  output_name=args.output, simplify=not args.no_onnxsim)
+    path = export_onnx(loaded.model, args.output_name, settings)
+    batch_sizes = [1, 2] if args.dynamic else [args.batch_size]
+    checks = check_batches(loaded.model, lambda ref, images: check_onnx(path, ref, images, args.input),
+                           image=args.image, input_size=settings.input_size, batch_sizes=batch_sizes)
+    for check in checks:
+        logger.info(str(check))
+    return 0 if all(c.passed for c in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
