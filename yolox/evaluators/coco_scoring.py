@@ -50,16 +50,21 @@ class COCOScores:
     def ap50(self) -> float:
         return self.stats["AP50"]
 
-    def per_class_table(self, *, with_ap: bool = True, with_ar: bool = True) -> str:
-        """A table of class, AP50:95, AP50, AR100 (0-1 like the summary; "-" for classes without boxes)."""
+    def per_class_table(self, *, with_ap: bool = True, with_ar: bool = True, groups: int = 2) -> str:
+        """A table of class, AP50:95, AP50, AR100 (0-1 like the summary; "-" for classes without
+        boxes in the evaluated images), classes laid out in ``groups`` side-by-side column groups."""
         if not self.per_class:
             return ""
         headers = ["class"] + (["AP50:95", "AP50"] if with_ap else []) + (["AR100"] if with_ar else [])
-        rows = []
+        cells = []
         for c in self.per_class:
             values = ([c.ap50_95, c.ap50] if with_ap else []) + ([c.ar100] if with_ar else [])
-            rows.append([c.name] + ["-" if math.isnan(v) else f"{v:.3f}" for v in values])
-        return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+            cells.append([c.name] + ["-" if math.isnan(v) else f"{v:.3f}" for v in values])
+        per_group = math.ceil(len(cells) / groups)
+        blank = [""] * len(headers)
+        rows = [sum((cells[g * per_group + r] if g * per_group + r < len(cells) else blank for g in range(groups)),
+                    []) for r in range(per_group)]
+        return tabulate(rows, headers=headers * groups, tablefmt="github", disable_numparse=True)
 
 
 def faster_coco_eval_available() -> bool:

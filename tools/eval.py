@@ -1,0 +1,69 @@
+"""Evaluate a checkpoint: COCO AP (12 stats), a per-class table, and the time per image.
+
+    python tools/eval.py -n yolox-s -c yolox_s.pth -b 8 --conf 0.001
+    python tools/eval.py -f exps/my_exp.py -c YOLOX_outputs/my_exp/best_ckpt.pth --fuse
+    python tools/eval.py -f exps/my_exp.py -c best_ckpt.pth data_dir /data/coco val_ann mini.json
+
+Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error).
+"""
+import argparse
+import sys
+
+import torch
+from loguru import logger
+
+from yolox.deploy.eval_run import EvalRequest, run_evaluation
+from yolox.exp import get_exp
+from yolox.exp.build import check_exp_value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
+    parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
+    parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
+    parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
+    parser.add_argument("-b", "--batch-size", type=int, default=64, help="images per batch (all devices)")
+    parser.add_argument("-d", "--devices", default=None, type=int, help="number of devices (only 1 supported yet)")
+    parser.add_argument("--conf", default=None, type=float, help="score threshold (default: exp.test_conf)")
+    parser.add_argument("--nms", default=None, type=float, help="NMS IoU threshold (default: exp.nmsthre)")
+    parser.add_argument("--tsize", default=None, type=int, help="square test size (default: exp.test_size)")
+    parser.add_argument("--seed", default=None, type=int, help="random seed")
+    parser.add_argument("--fp16", action="store_true", help="fp16 autocast (GPU only)")
+    parser.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions")
+    parser.add_argument("--trt", action="store_true", help="TensorRT: not supported (rejected)")
+    parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
+    parser.add_argument("--test", dest="test", action="store_true", help="test-dev: write results, no scoring")
+    parser.add_argument("--speed", action="store_true", help="time forward + NMS only (no checkpoint, no AP)")
+    parser.add_argument("--results", default=None, type=str, help="also write the COCO results json here")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.trt:
+        raise SystemExit("--trt: TensorRT evaluation is not supported; export with tools/export_onnx.py "
+                         "and build the engine with your TensorRT tools")
+    if args.devices is not None and args.devices > 1:
+        raise SystemExit(f"-d {args.devices}: multi-device evaluation is not available from this tool yet; use -d 1")
+    exp = get_exp(args.exp_file, args.name)
+    exp.merge(args.opts)
+    if args.conf is not None:
+        exp.test_conf = args.conf
+    if args.nms is not None:
+        exp.nmsthre = args.nms
+    if args.tsize is not None:
+        exp.test_size = (args.tsize, args.tsize)
+    check_exp_value(exp)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    request = EvalRequest(ckpt=args.ckpt, batch_size=args.batch_size, fp16=args.fp16, fuse=args.fuse,
+                          testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
+                          results_file=args.results)
+    summary = run_evaluation(exp, request, device=device)
+    logger.info("\n" + summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""One evaluation run as tools/eval.py performs it: checkpoint-shaped model, the experiment's
+evaluator, the COCO summary with the per-class table and the time per image."""
+import random
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from loguru import logger
+
+from yolox.evaluators.distributed import is_main_process
+from yolox.evaluators.inference import predict_loader
+
+from .checkpoint_loading import load_model
+
+__all__ = ["EvalRequest", "run_evaluation", "seed_everything"]
+
+
+@dataclass
+class EvalRequest:
+    """What tools/eval.py asks for (Megvii's flags)."""
+
+    ckpt: Optional[str] = None
+    batch_size: int = 64
+    distributed: bool = False
+    fp16: bool = False
+    fuse: bool = False
+    testdev: bool = False
+    legacy: bool = False
+    speed: bool = False  # time the forward pass and NMS only: no checkpoint needed, no scoring
+    seed: Optional[int] = None
+    results_file: Optional[str] = None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> str:
+    """Evaluate and return the printable summary (AP and per-class table, or timing only)."""
+    if request.seed is not None:
+        seed_everything(request.seed)
+    loaded = load_model(exp, None if request.speed else request.ckpt, device=device, fuse=request.fuse)
+    if request.speed:
+        logger.info("--speed: timing random weights, no scoring")
+    elif request.ckpt is None:
+        logger.warning("no checkpoint (-c): evaluating random weights")
+    evaluator = exp.get_evaluator(request.batch_size, request.distributed, request.testdev, request.legacy)
+    _check_classes(loaded.num_classes, evaluator.dataloader.dataset)
+    if request.results_file is not None:
+        evaluator.results_file = request.results_file
+    if request.speed:
+        _, timing = predict_loader(loaded.model, evaluator.dataloader, num_classes=loaded.num_classes,
+                                   confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=request.fp16,
+                                   progress=is_main_process())
+        return timing.summary_line()
+    *_, summary = evaluator.evaluate(loaded.model, request.distributed, request.fp16)
+    return summary
+
+
+def _check_classes(num_classes: int, dataset) -> None:
+    """A model whose classes are not the dataset's would score garbage: say so up front."""
+    data_classes = len(getattr(dataset, "class_ids", []) or [])
+    if data_classes and data_classes != num_classes:
+        raise ValueError(f"the model predicts {num_classes} classes but the evaluation dataset has {data_classes} "
+                         "categories; evaluate with the experiment (-f) the checkpoint was trained for")
