@@ -1,0 +1,48 @@
+"""Draw, for a few training batches, each GT box and the anchor centres SimOTA assigned to it.
+
+    python tools/visualize_assign.py -f exps/my_exp.py -c YOLOX_outputs/my_exp/latest_ckpt.pth -b 4
+    python tools/visualize_assign.py -n yolox-s --no-aug --max-batches 2 data_num_workers 0
+
+One colour per GT; a dot's size grows with its anchor's stride; each box is labelled with its
+class and anchor count. Pictures go to YOLOX_outputs/<exp>/assign_vis/<timestamp>/. Without -c the
+predictions (and so the cost) come from random weights; the geometry is still the real one.
+"""
+import argparse
+import time
+from pathlib import Path
+
+from loguru import logger
+
+from yolox.deploy.checkpoint_loading import load_model
+from yolox.diagnostics import render_assignment_batches
+from yolox.exp import get_exp
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
+    parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
+    parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint whose predictions drive the cost")
+    parser.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch")
+    parser.add_argument("--max-batches", type=int, default=1, help="how many batches to draw")
+    parser.add_argument("--no-aug", action="store_true", help="without mosaic / MixUp (the last epochs' input)")
+    parser.add_argument("--output-dir", type=str, default=None, help="where to write (default under YOLOX_outputs)")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
+    return parser
+
+
+def main(argv=None) -> None:
+    args = make_parser().parse_args(argv)
+    exp = get_exp(args.exp_file, args.name)
+    exp.merge(args.opts)
+    loader = exp.get_data_loader(args.batch_size, False, no_aug=args.no_aug)
+    loaded = load_model(exp, args.ckpt, device="cpu")  # after the loader: the dataset's names are known
+    save_dir = (Path(args.output_dir) if args.output_dir else
+                Path(exp.output_dir) / exp.exp_name / "assign_vis" / time.strftime("%Y_%m_%d_%H_%M_%S"))
+    written = render_assignment_batches(loaded.model, loader, save_dir=save_dir, max_batches=args.max_batches,
+                                        class_names=loaded.class_names)
+    logger.info("wrote {} pictures to {}", len(written), save_dir)
+
+
+if __name__ == "__main__":
+    main()
