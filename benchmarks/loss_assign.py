@@ -13,6 +13,7 @@ Timings on a shared machine are noisy: run it on an otherwise idle one for figur
 """
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -86,8 +87,8 @@ def measure(num_gt: int, *, device: str, repeats: int, variant: str) -> Dict[str
 
     step()  # warm-up
     times = [step() for _ in range(repeats)]
-    result = {"seconds": statistics.median(times), "extra_peak_mb": _peak_rss_mb() - baseline,
-              "num_fg": step.num_fg}
+    result = {"seconds": statistics.median(times), "best_seconds": min(times),
+              "extra_peak_mb": _peak_rss_mb() - baseline, "num_fg": step.num_fg}
     if device.startswith("cuda"):
         result["cuda_peak_mb"] = (torch.cuda.max_memory_allocated() - base_cuda) / 2**20
     return result
@@ -104,20 +105,24 @@ def run_in_subprocess(num_gt: int, args: argparse.Namespace) -> Dict[str, float]
 
 def print_table(rows: List[Dict[str, float]], args: argparse.Namespace) -> None:
     threads = args.threads or torch.get_num_threads()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"get_losses forward+backward, B={BATCH}, {SIZE}x{SIZE} (8400 anchors), C={NUM_CLASSES}, "
           f"{args.variant} assigner, device={args.device}, threads={threads}, "
-          f"median of {args.repeats} after a warm-up")
+          f"median of {args.repeats} after a warm-up (load average at the end: {load})")
     cuda = any("cuda_peak_mb" in r for r in rows)
-    header = "| GT/img | ours (s) | reference (s) | speed-up | extra peak RSS (MB) | reference (MB) |"
-    print(header + (" peak CUDA (MB) |" if cuda else ""))
-    print("|" + "---|" * (header.count("|") - 1 + (1 if cuda else 0)))
+    columns = ["GT/img", "median (s)", "best (s)", "reference (s)", "speed-up (median)",
+               "extra peak RSS (MB)", "reference (MB)"] + (["peak CUDA (MB)"] if cuda else [])
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for r in rows:
         g = int(r["num_gt"])
         ref = REFERENCE_SECONDS.get(g)
-        speedup = f"{ref / r['seconds']:.1f}x" if ref else "-"
-        line = (f"| {g} | {r['seconds']:.3f} | {ref if ref else '-'} | {speedup} | {r['extra_peak_mb']:.0f} | "
-                f"{REFERENCE_PEAK_MB.get(g, '-')} |")
-        print(line + (f" {r.get('cuda_peak_mb', float('nan')):.0f} |" if cuda else ""))
+        cells = [str(g), f"{r['seconds']:.3f}", f"{r['best_seconds']:.3f}", f"{ref}" if ref else "-",
+                 f"{ref / r['seconds']:.1f}x" if ref else "-", f"{r['extra_peak_mb']:.0f}",
+                 f"{REFERENCE_PEAK_MB[g]:.0f}" if g in REFERENCE_PEAK_MB else "-"]
+        if cuda:
+            cells.append(f"{r.get('cuda_peak_mb', float('nan')):.0f}")
+        print("| " + " | ".join(cells) + " |")
 
 
 def main() -> None:
