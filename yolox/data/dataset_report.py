@@ -98,10 +98,12 @@ def num_classes_warning(exp_num_classes: Optional[int], class_names: Sequence[st
         return None
     listed = ", ".join(class_names[:10]) + (", ..." if data_classes > 10 else "")
     if exp_num_classes > data_classes:
-        effect = (f"the head predicts {exp_num_classes - data_classes} classes that never occur "
-                  f"(wasted capacity, a wrong class count in the checkpoint)")
+        effect = (f"the head learns {exp_num_classes - data_classes} classes that never occur "
+                  f"and the checkpoint records {exp_num_classes} classes")
     else:
-        effect = f"labels of classes {exp_num_classes}..{data_classes - 1} lie beyond the head's outputs"
+        shown = range(exp_num_classes, min(data_classes, exp_num_classes + 5))
+        beyond = ", ".join(f"{i} {class_names[i]}" for i in shown) + (", ..." if data_classes > shown.stop else "")
+        effect = f"the labels of {data_classes - exp_num_classes} classes ({beyond}) have no output in the head"
     return (f"WARNING: exp.num_classes = {exp_num_classes} but the data has {data_classes} classes "
             f"({listed}): {effect}; set self.num_classes = {data_classes} in the experiment")
 
