@@ -1,0 +1,57 @@
+"""ModelEMA: an exponential moving average of the weights, the model YOLOX evaluates and ships."""
+import copy
+import math
+from typing import Dict
+
+import torch
+from torch import nn
+
+__all__ = ["ModelEMA", "unwrap_model"]
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The module inside DistributedDataParallel / DataParallel wrappers (itself otherwise)."""
+    return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
+
+
+class ModelEMA:
+    """``ema = decay_t * ema + (1 - decay_t) * model`` after every optimizer step, with YOLOX's ramp
+    ``decay_t = decay * (1 - exp(-updates / 2000))`` so early, still-random weights fade fast.
+
+    Floating-point parameters and buffers are averaged; integer buffers (BN's
+    ``num_batches_tracked``) are copied. ``state_dict()`` holds the weights and the update count,
+    which is all a resume needs.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.9999, updates: int = 0, ramp: float = 2000.0):
+        self.ema = copy.deepcopy(unwrap_model(model)).eval()
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+        self.decay = decay
+        self.updates = updates
+        self.ramp = ramp
+
+    def current_decay(self) -> float:
+        return self.decay * (1.0 - math.exp(-self.updates / self.ramp))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = self.current_decay()
+        source = unwrap_model(model).state_dict()
+        averaged, copied = [], []
+        for name, value in self.ema.state_dict().items():
+            (averaged if value.dtype.is_floating_point else copied).append((value, source[name].detach()))
+        if averaged:
+            ema_values = [e for e, _ in averaged]
+            torch._foreach_mul_(ema_values, d)
+            torch._foreach_add_(ema_values, [m for _, m in averaged], alpha=1.0 - d)
+        for ema_value, model_value in copied:
+            ema_value.copy_(model_value)
+
+    def state_dict(self) -> Dict:
+        return {"state_dict": self.ema.state_dict(), "updates": self.updates, "decay": self.decay}
+
+    def load_state_dict(self, state: Dict) -> None:
+        self.ema.load_state_dict(state["state_dict"])
+        self.updates = int(state["updates"])
