@@ -45,6 +45,14 @@ class DataLoader(TorchDataLoader):
                                                        mosaic=getattr(dataset, "enable_mosaic", False))
         super().__init__(dataset, *args, **kwargs)
 
+    def fast_forward(self, batches: int) -> None:
+        """Make the next iterator start after ``batches`` batches of an endless ``InfiniteSampler``
+        stream (a resumed run), without loading them. Call it before iterating."""
+        sampler = getattr(self.batch_sampler, "sampler", None)
+        if not hasattr(sampler, "start"):
+            raise TypeError(f"fast_forward needs a batch sampler over an InfiniteSampler, got {type(sampler).__name__}")
+        sampler.start = batches * self.batch_sampler.batch_size
+
     def close_mosaic(self) -> None:
         """Stop mosaic/MixUp: the sampler flag reaches the workers, the dataset switch this process."""
         if hasattr(self.batch_sampler, "mosaic"):
