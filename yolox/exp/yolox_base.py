@@ -3,6 +3,7 @@ experiment files (``from yolox.exp import Exp as MyExp``) run unchanged."""
 import inspect
 import os
 
+import torch
 from torch import nn
 
 from .base_exp import BaseExp
@@ -30,6 +31,11 @@ class Exp(BaseExp):
         self.train_ann = "instances_train2017.json"
         self.val_ann = "instances_val2017.json"
         self.test_ann = "instances_test2017.json"
+        # COCO image folders relative to data_dir (absolute paths work too); None: YOLOX's layout,
+        # train2017 / val2017 / test2017. Data whose json sits beside other folders sets these.
+        self.train_img_dir = None
+        self.val_img_dir = None
+        self.test_img_dir = None
 
         # ---------------- augmentation ---------------- #
         self.mosaic_prob = 1.0
@@ -58,6 +64,11 @@ class Exp(BaseExp):
         self.eval_interval = 10
         self.save_history_ckpt = True
         self.exp_name = _defining_file_stem(type(self))
+        # Beyond Megvii's surface (their files never set these, so the defaults keep their behaviour).
+        self.ema_decay = 0.9999
+        self.accumulate = 1  # iterations whose gradients add up before one optimizer step
+        self.patience = 0  # stop after this many epochs without a better AP; 0: never
+        self.freeze_backbone_epochs = 0  # CSPDarknet frozen (weights and BN stats) for the first epochs
 
         # ---------------- testing ---------------- #
         self.test_size = (640, 640)
@@ -93,7 +104,8 @@ class Exp(BaseExp):
         from yolox.data import TrainTransform, build_dataset
 
         return build_dataset(
-            data_dir=self.data_dir, ann=self.train_ann, split="train", img_size=self.input_size,
+            data_dir=self.data_dir, ann=self.train_ann, split="train", name=self.train_img_dir,
+            img_size=self.input_size,
             preproc=TrainTransform(max_labels=50, flip_prob=self.flip_prob, hsv_prob=self.hsv_prob),
             cache=cache, cache_type=cache_type,
         )
@@ -157,6 +169,7 @@ class Exp(BaseExp):
         return build_dataset(
             data_dir=self.data_dir, ann=self.test_ann if testdev else self.val_ann,
             split="test" if testdev else "val", img_size=self.test_size,
+            name=self.test_img_dir if testdev else self.val_img_dir,
             preproc=ValTransform(legacy=kwargs.get("legacy", False)),
         )
 
@@ -172,6 +185,37 @@ class Exp(BaseExp):
                                            num_workers=self.data_num_workers,
                                            pin_memory=torch.cuda.is_available())
 
+    # ------------------------------------------------------------- optimisation
+    def get_optimizer(self, batch_size: int) -> torch.optim.Optimizer:
+        """SGD with Nesterov momentum over three groups, in Megvii's order (so their optimizer
+        states load): BatchNorm weights without decay, other weights with ``weight_decay``,
+        biases without decay. Built once; lr starts at ``warmup_lr`` when warming up."""
+        if getattr(self, "optimizer", None) is None:
+            lr = self.warmup_lr if self.warmup_epochs > 0 else self.basic_lr_per_img * batch_size
+            groups = parameter_groups(self.get_model() if getattr(self, "model", None) is None else self.model)
+            optimizer = torch.optim.SGD(groups["bn_weights"], lr=lr, momentum=self.momentum, nesterov=True)
+            optimizer.add_param_group({"params": groups["weights"], "weight_decay": self.weight_decay})
+            optimizer.add_param_group({"params": groups["biases"]})
+            self.optimizer = optimizer
+        return self.optimizer
+
+    def get_lr_scheduler(self, lr: float, iters_per_epoch: int):
+        """The per-iteration schedule named by ``scheduler`` (yoloxwarmcos, warmcos, cos, multistep,
+        yoloxsemiwarmcos) peaking at ``lr``."""
+        from yolox.utils.lr_scheduler import LRScheduler
+
+        extra = {k: getattr(self, k) for k in ("milestones", "gamma", "semi_epoch", "iters_per_epoch_semi")
+                 if getattr(self, k, None) is not None}
+        return LRScheduler(self.scheduler, lr, iters_per_epoch, self.max_epoch, warmup_epochs=self.warmup_epochs,
+                           warmup_lr_start=self.warmup_lr, no_aug_epochs=self.no_aug_epochs,
+                           min_lr_ratio=self.min_lr_ratio, **extra)
+
+    def get_trainer(self, args):
+        """The training loop for this experiment and the command-line ``args`` of tools/train.py."""
+        from yolox.core.trainer import Trainer
+
+        return Trainer(self, args)
+
     # ------------------------------------------------------------- evaluation
     def get_evaluator(self, batch_size: int, is_distributed: bool, testdev: bool = False, legacy: bool = False):
         """A COCOEvaluator over ``get_eval_loader`` with this experiment's test size and thresholds."""
@@ -185,6 +229,26 @@ class Exp(BaseExp):
             num_classes=self.num_classes,
             testdev=testdev,
         )
+
+    def eval(self, model, evaluator, is_distributed: bool, half: bool = False, return_outputs: bool = False):
+        """(ap50_95, ap50, summary) of ``model`` by ``evaluator`` (plus per-image outputs when asked)."""
+        return evaluator.evaluate(model, is_distributed, half, return_outputs=return_outputs)
+
+
+def parameter_groups(model: nn.Module) -> dict:
+    """{"bn_weights", "weights", "biases"}: every trainable parameter of ``model`` exactly once."""
+    groups = {"bn_weights": [], "weights": [], "biases": []}
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            if not param.requires_grad:
+                continue
+            if name == "bias":
+                groups["biases"].append(param)
+            elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+                groups["bn_weights"].append(param)
+            else:
+                groups["weights"].append(param)
+    return groups
 
 
 def _rank_and_world_size(is_distributed: bool):
