@@ -1,0 +1,76 @@
+"""Train a YOLOX experiment.
+
+    python tools/train.py -f exps/example/yolox_nano_sample.py           # the built-in sample data
+    python tools/train.py -f exps/yolox_s.py -d 8 -b 64 --fp16 -o        # COCO on 8 GPUs
+    python tools/train.py -f exps/yolox_s.py -b 64 --resume              # continue latest_ckpt.pth
+    python tools/train.py -f my_exp.py -c yolox_s.pth max_epoch 50       # fine-tune, with an override
+    torchrun --nproc_per_node 4 tools/train.py -f exps/yolox_s.py -b 64  # torchrun starts the ranks
+
+Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error).
+Outputs go to <exp.output_dir>/<experiment name>/: train_log.txt, tensorboard/, *_ckpt.pth.
+"""
+import argparse
+import sys
+
+import torch
+
+from yolox.core import LaunchConfig, launch, run_training
+from yolox.core.launch import launched_by_torchrun
+from yolox.core.run import build_exp
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("-expn", "--experiment-name", type=str, default=None,
+        help="output folder name under exp.output_dir (default: exp.exp_name, the exp file's name)")
+    add("-n", "--name", type=str, default=None, help="bundled experiment by model name, e.g. yolox-s")
+    add("-f", "--exp_file", default=None, type=str, help="experiment file (a Python file with an Exp class)")
+    add("-b", "--batch-size", type=int, default=64, help="images per iteration over all devices")
+    add("-d", "--devices", default=None, type=int,
+        help="processes on this machine: GPUs to use (default: all), or CPU processes without CUDA (default 1)")
+    add("--dist-backend", default="nccl", type=str, help="torch.distributed backend (gloo is used without CUDA)")
+    add("--dist-url", default=None, type=str,
+        help="tcp://<machine 0>:<port> for multi-node; default: a free local port")
+    add("--num_machines", default=1, type=int, help="number of machines")
+    add("--machine_rank", default=0, type=int, help="this machine's rank among --num_machines")
+    add("--fp16", dest="fp16", default=False, action="store_true", help="mixed precision (autocast, CUDA only)")
+    add("-c", "--ckpt", default=None, type=str,
+        help="checkpoint: with --resume the run to continue; alone, weights to fine-tune from "
+             "(tensors of another shape, e.g. class predictions, are skipped and listed)")
+    add("--resume", default=False, action="store_true",
+        help="continue from latest_ckpt.pth of this experiment (or -c): model, EMA, optimizer, LR position")
+    add("-e", "--start_epoch", default=None, type=int, help="with --resume: restart at this epoch (1-based)")
+    add("--cache", type=str, nargs="?", const="ram", choices=["ram", "disk"], default=None,
+        help="cache decoded images in RAM (--cache or --cache ram) or as .npy files next to the data (disk)")
+    add("-o", "--occupy", dest="occupy", default=False, action="store_true",
+        help="reserve most GPU memory at the start, so other jobs cannot take it")
+    add("-l", "--logger", type=str, default="tensorboard", choices=["tensorboard", "none"],
+        help="metrics logger besides train_log.txt")
+    add("--deterministic", default=False, action="store_true",
+        help="deterministic kernels and no cuDNN autotuning: repeatable, slower")
+    add("--sync-bn", dest="sync_bn", default=False, action="store_true",
+        help="synchronise BatchNorm statistics across processes")
+    add("opts", nargs=argparse.REMAINDER, default=None, help="KEY VALUE pairs overriding experiment attributes")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    build_exp(args)  # fail here, once, on a bad file or override, before any process starts
+    if launched_by_torchrun():
+        devices = 1  # torchrun already started one process per device
+    elif args.devices is not None:
+        devices = args.devices
+    else:
+        devices = torch.cuda.device_count() or 1
+    if torch.cuda.is_available() and devices > torch.cuda.device_count():
+        raise SystemExit(f"-d {devices}: only {torch.cuda.device_count()} GPUs are visible")
+    config = LaunchConfig(num_gpus_per_machine=devices, num_machines=args.num_machines,
+                          machine_rank=args.machine_rank, backend=args.dist_backend, dist_url=args.dist_url)
+    launch(run_training, config, args=(args,))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Start training in one process, in N spawned processes, or under torchrun, on PyTorch's own
+distributed engine (nccl on GPUs, gloo on CPUs)."""
+import os
+import socket
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from loguru import logger
+
+__all__ = ["LaunchConfig", "launch", "launched_by_torchrun", "find_free_port"]
+
+
+@dataclass
+class LaunchConfig:
+    """num_gpus_per_machine: processes per machine (GPUs, or CPU workers without CUDA);
+    dist_url: ``tcp://host:port`` of machine 0, or ``auto`` (a free local port, one machine)."""
+
+    num_gpus_per_machine: int = 1
+    num_machines: int = 1
+    machine_rank: int = 0
+    backend: str = "nccl"
+    dist_url: Optional[str] = "auto"
+
+    @property
+    def world_size(self) -> int:
+        return self.num_gpus_per_machine * self.num_machines
+
+
+def launched_by_torchrun() -> bool:
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ and "LOCAL_RANK" in os.environ
+
+
+def find_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _backend(requested: str) -> str:
+    if requested == "nccl" and not torch.cuda.is_available():
+        logger.info("no CUDA here: using the gloo backend instead of nccl")
+        return "gloo"
+    return requested
+
+
+def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> None:
+    """Run ``main_func(*args)`` once per rank. Under torchrun the process group comes from its
+    environment; otherwise ``world_size > 1`` spawns ``num_gpus_per_machine`` processes here."""
+    if launched_by_torchrun():
+        _init_group(_backend(config.backend), "env://", int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"]))
+        _run_and_close(main_func, args)
+        return
+    if config.world_size == 1:
+        main_func(*args)
+        return
+    dist_url = config.dist_url or "auto"
+    if dist_url == "auto":
+        if config.num_machines > 1:
+            raise ValueError("--dist-url auto works on one machine only; give tcp://<machine 0 address>:<port>")
+        dist_url = f"tcp://127.0.0.1:{find_free_port()}"
+    logger.info("spawning {} processes (world size {}) at {}", config.num_gpus_per_machine, config.world_size,
+                dist_url)
+    mp.start_processes(_worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False,
+                       args=(main_func, config, dist_url, tuple(args)))
+
+
+def _worker(local_rank: int, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
+    os.environ["LOCAL_RANK"] = str(local_rank)
+    if not torch.cuda.is_available():
+        # Processes share the cores: one thread pool each would oversubscribe them.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.num_gpus_per_machine))
+    _init_group(_backend(config.backend), dist_url, config.world_size,
+                config.machine_rank * config.num_gpus_per_machine + local_rank)
+    _run_and_close(main_func, args)
+
+
+def _init_group(backend: str, init_method: str, world_size: int, rank: int) -> None:
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend=backend, init_method=init_method, world_size=world_size, rank=rank)
+
+
+def _run_and_close(main_func: Callable, args: Sequence) -> None:
+    try:
+        main_func(*args)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -1,0 +1,396 @@
+"""The training loop of a YOLOX experiment.
+
+Call order (each a method below, so a subclass or a reader finds every stage by name)::
+
+    before_train    device, model, optimizer, checkpoint (resume or fine-tune), loader, LR schedule,
+                    EMA, DDP, evaluator, logs; RNG states of a resumed run restored last
+    for each epoch:
+        before_epoch    phase switches: last ``no_aug_epochs`` -> mosaic off, L1 on, eval every
+                        epoch; backbone frozen for the first ``freeze_backbone_epochs``
+        for each iteration:
+            train_one_iter  fetch batch -> forward -> loss dict -> finite check -> backward ->
+                            optimizer step (every ``accumulate`` iterations) -> EMA -> LR -> log
+        after_epoch     evaluate when due, checkpoints (latest, best, epoch_N), early stop
+    after_train     summary, close logs
+
+Only rank 0 writes files; every rank runs the same iterations, so collectives line up.
+"""
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import torch
+from loguru import logger
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from yolox.deploy.checkpoint_loading import checkpoint_weights
+from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
+from yolox.utils.ema import ModelEMA, unwrap_model
+from yolox.utils.logger import remove_logger, setup_logger
+from yolox.utils.setup_env import configure_reproducibility, occupy_mem
+
+from .checkpoint import (capture_rng_state, load_matching_weights, model_meta, read_checkpoint, restore_rng_state,
+                         save_checkpoint)
+from .progress import WindowMeter, format_eta, memory_mb
+
+__all__ = ["Trainer", "NonFiniteLossError"]
+
+LOSS_KEYS = ("total_loss", "iou_loss", "l1_loss", "conf_loss", "cls_loss", "num_fg")
+MULTISCALE_EVERY = 10  # iterations between input-size changes (YOLOX's rule)
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; training stops before the next checkpoint could be hurt."""
+
+
+class Trainer:
+    """Trains ``exp``'s model with the options of tools/train.py (``args``: batch_size, fp16, ckpt,
+    resume, start_epoch, cache, occupy, logger, experiment_name, deterministic, sync_bn)."""
+
+    def __init__(self, exp, args):
+        self.exp = exp
+        self.args = args
+        self.max_epoch = exp.max_epoch
+        self.is_distributed = get_world_size() > 1
+        self.rank = get_rank()
+        self.local_rank = get_local_rank()
+        self.device = torch.device(f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu")
+        self.amp_training = bool(getattr(args, "fp16", False)) and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_training)
+        self.use_model_ema = bool(exp.ema)
+        self.save_history_ckpt = bool(exp.save_history_ckpt)
+        self.accumulate = max(1, int(getattr(exp, "accumulate", 1)))
+        self.input_size = tuple(exp.input_size)
+        self.best_ap, self.best_epoch = 0.0, -1
+        self.meter = WindowMeter(window=max(int(exp.print_interval), 1))
+        self.file_name = os.path.join(exp.output_dir, getattr(args, "experiment_name", None) or exp.exp_name)
+        self.start_epoch = self.epoch = self.iter = 0
+        self.no_aug = False
+        self.stop_reason: Optional[str] = None
+        self.tblogger = None
+        self._log_handlers = []
+        self._resume_rng = None
+        self._frozen_params = []
+
+    @property
+    def progress_in_iter(self) -> int:
+        """Global iterations done before the current one."""
+        return self.epoch * self.max_iter + self.iter
+
+    # ------------------------------------------------------------------ the run
+    def train(self) -> None:
+        self.before_train()
+        try:
+            for epoch in range(self.start_epoch, self.max_epoch):
+                self.epoch = epoch
+                self.before_epoch()
+                for iteration in range(self.max_iter):
+                    self.iter = iteration
+                    self.train_one_iter()
+                self.after_epoch()
+                if self.stop_reason:
+                    break
+        finally:
+            self.after_train()
+
+    def train_one_iter(self) -> None:
+        start = time.perf_counter()
+        inps, targets = self.fetch_batch()
+        data_end = time.perf_counter()
+        step_now = (self.iter + 1) % self.accumulate == 0 or self.iter == self.max_iter - 1
+        lr = self.set_lr(self.progress_in_iter)
+        sync = contextlib.nullcontext() if step_now or not self.is_distributed else self.model.no_sync()
+        with sync:
+            with torch.autocast("cuda", enabled=self.amp_training):
+                outputs = self.model(inps, targets)
+            values = self.check_finite(outputs)
+            self.scaler.scale(outputs["total_loss"] / self.accumulate).backward()
+        if step_now:
+            self.optimizer_step()
+        self.meter.update({**values, "lr": lr, "iter_time": time.perf_counter() - start,
+                           "data_time": data_end - start})
+        self.after_iter()
+
+    # ------------------------------------------------------------------ stages
+    def before_train(self) -> None:
+        self.prepare_output()
+        configure_reproducibility(self.exp.seed, rank=self.rank, deterministic=getattr(self.args, "deterministic",
+                                                                                       False))
+        logger.info("args: {}", vars(self.args) if hasattr(self.args, "__dict__") else self.args)
+        logger.info("exp:\n{}", self.exp)
+        model = self.exp.get_model().to(self.device)
+        self.optimizer = self.exp.get_optimizer(self.args.batch_size)
+        ckpt = self.load_start_checkpoint(model)
+        self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs
+        self.train_loader = self.exp.get_data_loader(batch_size=self.args.batch_size,
+                                                     is_distributed=self.is_distributed, no_aug=self.no_aug,
+                                                     cache_img=getattr(self.args, "cache", None))
+        self.check_num_classes()
+        self.max_iter = len(self.train_loader)
+        self.lr_scheduler = self.exp.get_lr_scheduler(self.exp.basic_lr_per_img * self.args.batch_size, self.max_iter)
+        self.batches = self.batch_stream(self.start_epoch * self.max_iter)
+        if getattr(self.args, "occupy", False):
+            occupy_mem(self.device)
+        self.model = self.wrap_distributed(model)
+        self.setup_ema(model, ckpt)
+        self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size, is_distributed=self.is_distributed)
+        self.setup_tensorboard()
+        logger.info("training from epoch {} for {} epochs of {} iterations; model:\n{}", self.start_epoch + 1,
+                    self.max_epoch, self.max_iter, _model_summary(model, self.exp.test_size))
+        restore_rng_state(self._resume_rng)  # last: building the pieces above draws random numbers
+
+    def before_epoch(self) -> None:
+        logger.info("---> start train epoch {}", self.epoch + 1)
+        if self.epoch >= self.max_epoch - self.exp.no_aug_epochs:
+            self.switch_to_no_aug()
+        self.model.train()
+        self.freeze_backbone(self.epoch < int(getattr(self.exp, "freeze_backbone_epochs", 0)))
+
+    def after_iter(self) -> None:
+        if (self.iter + 1) % self.exp.print_interval == 0:
+            self.log_progress()
+        if (self.progress_in_iter + 1) % MULTISCALE_EVERY == 0:
+            self.input_size = tuple(self.exp.random_resize(self.train_loader, self.epoch, self.rank,
+                                                           self.is_distributed))
+
+    def after_epoch(self) -> None:
+        self.log_epoch_timing()
+        last_epoch = self.epoch + 1 == self.max_epoch
+        improved = False
+        if (self.epoch + 1) % self.exp.eval_interval == 0 or last_epoch:
+            improved = self.evaluate()
+        self.save_checkpoints(improved)
+        patience = int(getattr(self.exp, "patience", 0))
+        if patience > 0 and self.epoch - self.best_epoch >= patience and not last_epoch:
+            self.stop_reason = f"no AP gain for {self.epoch - self.best_epoch} epochs (patience {patience})"
+            logger.info("early stop after epoch {}: {}", self.epoch + 1, self.stop_reason)
+
+    def after_train(self) -> None:
+        logger.info("training of {} done: best AP50:95 {:.2f} at epoch {}", self.file_name, self.best_ap * 100,
+                    self.best_epoch + 1)
+        if self.tblogger is not None:
+            self.tblogger.close()
+        remove_logger(self._log_handlers)
+
+    # ------------------------------------------------------------------ pieces
+    def prepare_output(self) -> None:
+        if self.rank == 0:
+            Path(self.file_name).mkdir(parents=True, exist_ok=True)
+        self._log_handlers = setup_logger(self.file_name, distributed_rank=self.rank, filename="train_log.txt",
+                                          mode="a")
+        if getattr(self.args, "fp16", False) and self.device.type != "cuda":
+            logger.warning("--fp16 needs CUDA; training in float32 on the CPU")
+
+    def check_num_classes(self) -> None:
+        """The head must have a prediction for every class in the data; a too-large head only wastes."""
+        names = getattr(self.train_loader.dataset, "class_names", None)
+        if not names or len(names) == self.exp.num_classes:
+            return
+        if len(names) > self.exp.num_classes:
+            raise ValueError(f"the training data has {len(names)} classes {list(names)} but the experiment's "
+                             f"num_classes is {self.exp.num_classes}: set num_classes = {len(names)} in the exp file "
+                             f"(or override: num_classes {len(names)})")
+        logger.warning("the training data has {} classes but num_classes is {}: the extra outputs never see a "
+                       "positive", len(names), self.exp.num_classes)
+
+    def batch_stream(self, batches_done: int):
+        """Endless (images, targets) on the device; a resumed run starts after ``batches_done``."""
+        if hasattr(self.train_loader, "fast_forward"):
+            self.train_loader.fast_forward(batches_done)
+        if self.device.type == "cuda":
+            from yolox.data import DataPrefetcher
+
+            prefetcher = DataPrefetcher(self.train_loader)
+            return iter(prefetcher.next, (None, None))
+        # No prefetch on a CPU: a batch is drawn when it is used, so a resumed run replays the
+        # same augmentations from the restored RNG states.
+        return ((batch[0], batch[1]) for batch in self.train_loader)
+
+    def fetch_batch(self):
+        """(images [B, 3, h, w], targets [B, M, 5] cls, cx, cy, w, h) at the current input size."""
+        inps, targets = next(self.batches)
+        inps = inps.to(self.device, non_blocking=True).float()
+        targets = targets.to(self.device, non_blocking=True).float()
+        return self.exp.preprocess(inps, targets, self.input_size)
+
+    def set_lr(self, iteration: int) -> float:
+        lr = self.lr_scheduler.update_lr(iteration)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def check_finite(self, outputs: Dict[str, torch.Tensor]) -> Dict[str, float]:
+        """The loss terms as floats (one device sync); raises NonFiniteLossError on NaN/inf, on every
+        rank at once when distributed."""
+        keys = [k for k in LOSS_KEYS if k in outputs]
+        values = torch.stack([torch.as_tensor(outputs[k], dtype=torch.float32, device=self.device).detach()
+                              for k in keys])
+        bad = (~torch.isfinite(values)).any().float()
+        if self.is_distributed:
+            torch.distributed.all_reduce(bad)
+        floats = values.tolist()
+        if bad.item() > 0:
+            terms = ", ".join(f"{k}={v}" for k, v in zip(keys, floats))
+            raise NonFiniteLossError(
+                f"non-finite loss at epoch {self.epoch + 1}, iteration {self.iter + 1} (on this or another rank): "
+                f"{terms}. Training stopped; the last checkpoint in {self.file_name} is untouched. Try a lower "
+                "learning rate (basic_lr_per_img), check the labels (tools/check_dataset.py), or drop --fp16.")
+        return dict(zip(keys, floats))
+
+    def optimizer_step(self) -> None:
+        for param in self._frozen_params:
+            param.grad = None  # SGD leaves parameters without a gradient untouched
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.use_model_ema:
+            self.ema_model.update(self.model)
+
+    def switch_to_no_aug(self) -> None:
+        """The last epochs: real images (no mosaic/MixUp), the L1 box term, evaluation every epoch."""
+        if not self.no_aug or not unwrap_model(self.model).head.use_l1:
+            logger.info("--->no mosaic/mixup and L1 loss from epoch {} on", self.epoch + 1)
+        self.no_aug = True
+        self.train_loader.close_mosaic()
+        unwrap_model(self.model).head.enable_l1()
+        self.exp.eval_interval = 1
+
+    def freeze_backbone(self, frozen: bool) -> None:
+        """Frozen: CSPDarknet's weights get no updates and its BatchNorms keep their statistics."""
+        model = unwrap_model(self.model)
+        backbone = getattr(model.backbone, "backbone", model.backbone)
+        if frozen and not self._frozen_params:
+            logger.info("backbone frozen for the first {} epochs", self.exp.freeze_backbone_epochs)
+        self._frozen_params = list(backbone.parameters()) if frozen else []
+        if frozen:
+            for module in backbone.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+
+    def wrap_distributed(self, model: nn.Module) -> nn.Module:
+        if not self.is_distributed:
+            return model
+        if getattr(self.args, "sync_bn", False):
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        device_ids = [self.local_rank] if self.device.type == "cuda" else None
+        return DDP(model, device_ids=device_ids, broadcast_buffers=False)
+
+    def setup_ema(self, model: nn.Module, ckpt: Optional[dict]) -> None:
+        if not self.use_model_ema:
+            return
+        self.ema_model = ModelEMA(model, decay=float(getattr(self.exp, "ema_decay", 0.9999)))
+        ema_state = (ckpt or {}).get("ema") if getattr(self.args, "resume", False) else None
+        if ema_state:
+            self.ema_model.load_state_dict(ema_state)
+        else:
+            self.ema_model.updates = self.max_iter * self.start_epoch
+
+    def setup_tensorboard(self) -> None:
+        if self.rank != 0 or getattr(self.args, "logger", "tensorboard") != "tensorboard":
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
+
+    # ------------------------------------------------------------ checkpoints
+    def load_start_checkpoint(self, model: nn.Module) -> Optional[dict]:
+        """--resume: the whole state of ``latest_ckpt.pth`` (or -c); -c alone: fitting weights only."""
+        ckpt_path = getattr(self.args, "ckpt", None)
+        if getattr(self.args, "resume", False):
+            ckpt_path = ckpt_path or os.path.join(self.file_name, "latest_ckpt.pth")
+            ckpt = read_checkpoint(ckpt_path)
+            model.load_state_dict(ckpt["model"])
+            if ckpt.get("optimizer"):
+                self.optimizer.load_state_dict(ckpt["optimizer"])
+            if ckpt.get("scaler") and self.amp_training:
+                self.scaler.load_state_dict(ckpt["scaler"])
+            self.best_ap = float(ckpt.get("best_ap", 0.0))
+            self.best_epoch = int(ckpt.get("best_epoch", -1))
+            start_epoch = getattr(self.args, "start_epoch", None)
+            self.start_epoch = start_epoch - 1 if start_epoch is not None else int(ckpt["start_epoch"])
+            self._resume_rng = ckpt.get("rng") if start_epoch is None else None
+            logger.info("resumed from {} at epoch {}", ckpt_path, self.start_epoch + 1)
+            return ckpt
+        if ckpt_path:
+            ckpt = read_checkpoint(ckpt_path)
+            load_matching_weights(model, checkpoint_weights(ckpt), source=str(ckpt_path))
+        return None
+
+    def checkpoint_state(self) -> dict:
+        model = unwrap_model(self.model)
+        return {
+            "model": model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "start_epoch": self.epoch + 1,
+            "ema": self.ema_model.state_dict() if self.use_model_ema else None,
+            "scaler": self.scaler.state_dict() if self.amp_training else None,
+            "iteration": (self.epoch + 1) * self.max_iter,
+            "best_ap": self.best_ap,
+            "best_epoch": self.best_epoch,
+            "rng": capture_rng_state(),
+            "meta": model_meta(self.exp, getattr(self.train_loader.dataset, "class_names", None)),
+        }
+
+    def save_checkpoints(self, improved: bool) -> None:
+        if self.rank != 0:
+            return
+        state = self.checkpoint_state()
+        names = ["latest"] + (["best"] if improved else [])
+        if self.save_history_ckpt:
+            names.append(f"epoch_{self.epoch + 1}")
+        for name in names:
+            path = save_checkpoint(state, self.file_name, name)
+        logger.info("saved {} checkpoint(s) to {}", ", ".join(names), Path(path).parent)
+
+    # ------------------------------------------------------------ evaluation and logs
+    def evaluate(self) -> bool:
+        """AP of the EMA model (or the model); True when it is the best so far."""
+        eval_model = self.ema_model.ema if self.use_model_ema else unwrap_model(self.model)
+        ap50_95, ap50, summary = self.exp.eval(eval_model, self.evaluator, self.is_distributed)
+        improved = ap50_95 > self.best_ap or self.best_epoch < 0
+        if improved:
+            self.best_ap, self.best_epoch = ap50_95, self.epoch
+        if self.rank == 0:
+            logger.info("epoch {} evaluation:\n{}", self.epoch + 1, summary)
+            logger.info("AP50:95 {:.4f}, AP50 {:.4f} (best AP50:95 {:.4f} at epoch {})", ap50_95, ap50,
+                        self.best_ap, self.best_epoch + 1)
+            if self.tblogger is not None:
+                self.tblogger.add_scalar("val/COCOAP50", ap50, self.epoch + 1)
+                self.tblogger.add_scalar("val/COCOAP50_95", ap50_95, self.epoch + 1)
+        return improved
+
+    def log_progress(self) -> None:
+        losses = {k: torch.tensor(self.meter.mean(k)) for k in LOSS_KEYS if self.meter.has(k)}
+        losses = {k: float(v) for k, v in reduce_mean_dict(losses).items()}
+        if self.rank != 0:
+            return
+        iter_time = self.meter.mean("iter_time")
+        remaining = (self.max_epoch * self.max_iter - self.progress_in_iter - 1) * iter_time
+        logger.info(
+            "epoch: {}/{}, iter: {}/{}, mem: {:.0f}Mb, iter_time: {:.3f}s, data_time: {:.3f}s, {}, lr: {:.3e}, "
+            "size: {}, ETA: {}", self.epoch + 1, self.max_epoch, self.iter + 1, self.max_iter,
+            memory_mb(self.device), iter_time, self.meter.mean("data_time"),
+            ", ".join(f"{k}: {v:.3f}" for k, v in losses.items()), self.meter.latest("lr"),
+            self.input_size[0], format_eta(remaining))
+        if self.tblogger is not None:
+            step = self.progress_in_iter + 1
+            self.tblogger.add_scalar("train/lr", self.meter.latest("lr"), step)
+            for key, value in losses.items():
+                self.tblogger.add_scalar(f"train/{key}", value, step)
+
+    def log_epoch_timing(self) -> None:
+        iter_time, data_time = self.meter.mean("iter_time"), self.meter.mean("data_time")
+        if iter_time > 0:
+            logger.info("epoch {}: {:.3f}s per iteration, {:.0%} of it waiting for data{}", self.epoch + 1,
+                        iter_time, data_time / iter_time,
+                        " (the loader is the bottleneck: more data_num_workers or --cache)"
+                        if data_time > 0.3 * iter_time else "")
+
+
+def _model_summary(model: nn.Module, test_size) -> str:
+    from yolox.utils.model_utils import get_model_info
+
+    return get_model_info(model, test_size)
