@@ -1,0 +1,117 @@
+"""tools/train.py as users run it: a Megvii-style experiment on real images, DDP on CPU, flags, errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _train_helpers import REPO_ROOT, load_train_tool, make_tiny_sample, read_ckpt, write_exp
+
+TRAIN = str(REPO_ROOT / "tools" / "train.py")
+
+# Written the way Megvii's exps/example/custom files are: subclass, set a few attributes, and
+# override the dataset builders to point COCODataset at the image folder.
+MEGVII_STYLE_EXP = '''
+import os
+
+from yolox.data import COCODataset, TrainTransform, ValTransform
+from yolox.exp import Exp as MyExp
+
+
+class Exp(MyExp):
+    def __init__(self):
+        super(Exp, self).__init__()
+        self.depth = 0.33
+        self.width = 0.125
+        self.exp_name = os.path.split(os.path.realpath(__file__))[1].split(".")[0]
+        self.data_dir = {data_dir!r}
+        self.train_ann = "mini_train.json"
+        self.val_ann = "mini_val.json"
+        self.num_classes = 3
+        self.max_epoch = 2
+        self.no_aug_epochs = 1
+        self.warmup_epochs = 1
+        self.data_num_workers = 0
+        self.eval_interval = 1
+        self.input_size = (160, 160)
+        self.test_size = (160, 160)
+        self.multiscale_range = 0
+        self.print_interval = 1
+        self.output_dir = {output_dir!r}
+
+    def get_dataset(self, cache=False, cache_type="ram"):
+        return COCODataset(data_dir=self.data_dir, json_file=self.train_ann, name={images!r},
+                           img_size=self.input_size, preproc=TrainTransform(max_labels=50, flip_prob=self.flip_prob,
+                                                                            hsv_prob=self.hsv_prob))
+
+    def get_eval_dataset(self, **kwargs):
+        return COCODataset(data_dir=self.data_dir, json_file=self.val_ann, name={images!r},
+                           img_size=self.test_size, preproc=ValTransform(legacy=kwargs.get("legacy", False)))
+'''
+
+
+def _subset(src: Path, dst: Path, count: int) -> None:
+    data = json.loads(src.read_text())
+    images = data["images"][:count]
+    keep = {im["id"] for im in images}
+    data.update(images=images, annotations=[a for a in data["annotations"] if a["image_id"] in keep])
+    dst.write_text(json.dumps(data))
+
+
+def _run(*argv, cwd):
+    return subprocess.run([sys.executable, TRAIN, *argv], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_megvii_style_exp_trains_on_bccd(tmp_path, datasets_dir):
+    bccd = datasets_dir / "bccd"
+    (tmp_path / "data" / "annotations").mkdir(parents=True)
+    _subset(bccd / "annotations" / "instances_train.json", tmp_path / "data" / "annotations" / "mini_train.json", 8)
+    _subset(bccd / "annotations" / "instances_val.json", tmp_path / "data" / "annotations" / "mini_val.json", 4)
+    exp_file = tmp_path / "bccd_tiny.py"
+    exp_file.write_text(MEGVII_STYLE_EXP.format(data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "out"),
+                                                images=str(bccd / "voc" / "JPEGImages")))
+    result = _run("-f", str(exp_file), "-b", "4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "out" / "bccd_tiny"
+    for name in ("latest_ckpt.pth", "best_ckpt.pth", "epoch_1_ckpt.pth", "epoch_2_ckpt.pth", "train_log.txt"):
+        assert (folder / name).is_file(), name
+    assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
+    ckpt = read_ckpt(folder / "latest_ckpt.pth")
+    assert {"model", "optimizer", "start_epoch", "ema", "iteration", "best_ap", "rng", "meta"} <= set(ckpt)
+    assert ckpt["start_epoch"] == 2 and ckpt["iteration"] == 4
+    assert ckpt["meta"]["num_classes"] == 3 and ckpt["meta"]["class_names"] == ["RBC", "WBC", "Platelets"]
+    log = (folder / "train_log.txt").read_text()
+    for field in ("epoch: 2/2", "iter: 2/2", "total_loss:", "lr:", "mem:", "data_time:", "ETA:", "AP50:95"):
+        assert field in log, field
+
+
+def test_two_process_ddp_on_cpu(tmp_path):
+    sample = make_tiny_sample(tmp_path / "sample")
+    exp_file = write_exp(tmp_path / "ddp.py", data_dir=sample, output_dir=tmp_path / "out",
+                         extra="self.max_epoch = 1\nself.no_aug_epochs = 0\n")
+    result = _run("-f", str(exp_file), "-b", "4", "-d", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = read_ckpt(tmp_path / "out" / "ddp" / "latest_ckpt.pth")
+    assert "spawning 2 processes (world size 2)" in result.stderr
+    assert ckpt["iteration"] == 4  # 16 images, 2 ranks of 2 images per iteration
+    log = (tmp_path / "out" / "ddp" / "train_log.txt").read_text()
+    assert log.count("epoch: 1/1, iter: 4/4") == 1  # rank 0 alone writes the log
+
+
+def test_flag_help_and_errors(tmp_path):
+    tool = load_train_tool()
+    help_text = tool.make_parser().format_help()
+    for flag in ("--exp_file", "--batch-size", "--devices", "--fp16", "--ckpt", "--resume", "--start_epoch",
+                 "--cache", "--occupy", "--num_machines", "--machine_rank", "--dist-url", "--dist-backend",
+                 "--logger", "-expn"):
+        assert flag in help_text, flag
+    with pytest.raises(FileNotFoundError, match="nowhere.py"):
+        tool.main(["-f", str(tmp_path / "nowhere.py")])
+    broken = tmp_path / "broken.py"
+    broken.write_text("from yolox.exp import Exp as MyExp\nclass Exp(MyExp)\n")
+    with pytest.raises(SyntaxError):
+        tool.main(["-f", str(broken)])
+    exp_file = write_exp(tmp_path / "ok.py", data_dir=tmp_path, output_dir=tmp_path / "out")
+    with pytest.raises(KeyError, match="max_epochs.*did you mean max_epoch"):
+        tool.main(["-f", str(exp_file), "max_epochs", "3"])
