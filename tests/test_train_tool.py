@@ -115,3 +115,29 @@ def test_flag_help_and_errors(tmp_path):
     exp_file = write_exp(tmp_path / "ok.py", data_dir=tmp_path, output_dir=tmp_path / "out")
     with pytest.raises(KeyError, match="max_epochs.*did you mean max_epoch"):
         tool.main(["-f", str(exp_file), "max_epochs", "3"])
+
+
+def test_missing_coco_stops_with_the_expected_tree(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no datasets/COCO here
+    monkeypatch.delenv("YOLOX_DATADIR", raising=False)
+    tool = load_train_tool()
+    assert tool.main(["-f", str(REPO_ROOT / "exps" / "yolox_s.py")]) == 2
+    err = capsys.readouterr().err
+    for text in ("datasets/COCO/annotations/instances_train2017.json", "train2017/*.jpg",
+                 "exps/example/yolox_nano_sample.py"):
+        assert text in err, text
+    assert not (tmp_path / "YOLOX_outputs").exists()  # stopped before the run began
+
+
+def test_batch_size_defaults_to_the_experiments(tmp_path):
+    tool = load_train_tool()
+    exp_file = write_exp(tmp_path / "b.py", data_dir=tmp_path, output_dir=tmp_path / "out",
+                         extra="self.batch_size = 6\n")
+    args = tool.make_parser().parse_args(["-f", str(exp_file)])
+    from yolox.core.run import build_exp
+
+    build_exp(args)
+    assert args.batch_size == 6
+    args = tool.make_parser().parse_args(["-f", str(exp_file), "-b", "2"])
+    build_exp(args)
+    assert args.batch_size == 2

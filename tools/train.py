@@ -16,7 +16,8 @@ import torch
 
 from yolox.core import LaunchConfig, launch, run_training
 from yolox.core.launch import launched_by_torchrun
-from yolox.core.run import build_exp
+from yolox.core.run import build_exp, check_train_data
+from yolox.data import DatasetNotFoundError
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="output folder name under exp.output_dir (default: exp.exp_name, the exp file's name)")
     add("-n", "--name", type=str, default=None, help="bundled experiment by model name, e.g. yolox-s")
     add("-f", "--exp_file", default=None, type=str, help="experiment file (a Python file with an Exp class)")
-    add("-b", "--batch-size", type=int, default=64, help="images per iteration over all devices")
+    add("-b", "--batch-size", type=int, default=None,
+        help="images per iteration over all devices (default: the experiment's batch_size, 64)")
     add("-d", "--devices", default=None, type=int,
         help="processes on this machine: GPUs to use (default: all), or CPU processes without CUDA (default 1)")
     add("--dist-backend", default="nccl", type=str, help="torch.distributed backend (gloo is used without CUDA)")
@@ -57,7 +59,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
-    build_exp(args)  # fail here, once, on a bad file or override, before any process starts
+    exp = build_exp(args)  # fail here, once, on a bad file or override, before any process starts
+    try:
+        check_train_data(exp)
+    except DatasetNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if launched_by_torchrun():
         devices = 1  # torchrun already started one process per device
     elif args.devices is not None:

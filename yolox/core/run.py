@@ -9,7 +9,7 @@ from argparse import Namespace
 from yolox.exp import get_exp
 from yolox.exp.build import check_exp_value
 
-__all__ = ["build_exp", "run_training"]
+__all__ = ["build_exp", "check_train_data", "run_training"]
 
 
 def build_exp(args: Namespace):
@@ -19,7 +19,21 @@ def build_exp(args: Namespace):
     check_exp_value(exp)
     if args.experiment_name:
         exp.exp_name = args.experiment_name
+    if getattr(args, "batch_size", 0) is None:
+        # Resolved here, before any process starts, so every rank and the LR agree on it.
+        args.batch_size = int(getattr(exp, "batch_size", 64))
     return exp
+
+
+def check_train_data(exp) -> None:
+    """Fail before any process starts when a COCO experiment's training annotation is missing
+    (DatasetNotFoundError says where it should be); other formats are checked as they load."""
+    from yolox.data.datasets import dataset_format
+    from yolox.data.datasets.coco import require_coco_annotation
+
+    ann = exp.train_ann
+    if dataset_format(ann) == "coco":
+        require_coco_annotation(exp.data_dir, ann, getattr(exp, "train_img_dir", None) or "train2017")
 
 
 def run_training(args: Namespace) -> None:

@@ -18,6 +18,6 @@ from .datasets import (
     build_dataset,
     dataset_format,
 )
-from .errors import AnnotationError, ImageReadError
+from .errors import AnnotationError, DatasetNotFoundError, ImageReadError
 from .multiscale import random_input_size, resize_batch
 from .samplers import InfiniteSampler, YoloBatchSampler

@@ -3,9 +3,10 @@
 Both classes take a single message argument so that they survive the round trip from a
 DataLoader worker to the main process with their type intact.
 """
+import os
 from typing import Optional
 
-__all__ = ["ImageReadError", "AnnotationError"]
+__all__ = ["ImageReadError", "AnnotationError", "DatasetNotFoundError", "missing_coco_message"]
 
 
 class ImageReadError(OSError):
@@ -22,3 +23,32 @@ class ImageReadError(OSError):
 
 class AnnotationError(ValueError):
     """An annotation file is not valid for its format (COCO json, VOC xml, YOLO txt)."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's annotation file is not where the experiment says; the message shows where it
+    should be and, for the default COCO location, how to try the built-in sample data instead."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def missing_coco_message(ann_path: str, image_dir: str, default_location: bool) -> str:
+    """What to tell a user whose COCO annotation file ``ann_path`` does not exist."""
+    root = os.path.dirname(os.path.dirname(ann_path)) or "."
+    lines = [
+        f"COCO annotation file not found: {ann_path}",
+        "The experiment expects this tree:",
+        f"  {root}/",
+        f"    annotations/{os.path.basename(ann_path)}",
+        f"    {os.path.relpath(image_dir, root)}/*.jpg",
+    ]
+    if default_location:
+        lines += [
+            "Download COCO 2017 (https://cocodataset.org) there, or link it: ln -s /path/to/coco datasets/COCO",
+            "To try the framework without COCO, train on the built-in sample data:",
+            "  python tools/train.py -f exps/example/yolox_nano_sample.py",
+        ]
+    else:
+        lines.append("Set data_dir (and train_ann / val_ann) in the experiment, or override: data_dir /path/to/data")
+    return "\n".join(lines)

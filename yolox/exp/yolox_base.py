@@ -69,6 +69,7 @@ class Exp(BaseExp):
         self.accumulate = 1  # iterations whose gradients add up before one optimizer step
         self.patience = 0  # stop after this many epochs without a better AP; 0: never
         self.freeze_backbone_epochs = 0  # CSPDarknet frozen (weights and BN stats) for the first epochs
+        self.batch_size = 64  # tools/train.py's -b when it is not given (Megvii's default)
 
         # ---------------- testing ---------------- #
         self.test_size = (640, 640)

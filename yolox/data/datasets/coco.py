@@ -2,11 +2,24 @@
 import os
 from typing import Callable, Optional, Tuple
 
+from ..errors import DatasetNotFoundError, missing_coco_message
 from .coco_format import coco_records, load_coco_json
 from .coco_view import coco_from_dict
 from .detection import DetectionDataset, get_yolox_datadir
 
-__all__ = ["COCODataset"]
+__all__ = ["COCODataset", "require_coco_annotation"]
+
+
+def require_coco_annotation(data_dir: Optional[str], json_file: str, name: str) -> str:
+    """``<data_dir>/annotations/<json_file>`` (``data_dir`` None: datasets/COCO), or
+    DatasetNotFoundError with the expected tree when that file does not exist."""
+    default_dir = os.path.join(get_yolox_datadir(), "COCO")
+    root = data_dir if data_dir is not None else default_dir
+    ann_path = os.path.join(root, "annotations", json_file)
+    if not os.path.isfile(ann_path):
+        is_default = os.path.abspath(root) == os.path.abspath(default_dir)
+        raise DatasetNotFoundError(missing_coco_message(ann_path, os.path.join(root, name), is_default))
+    return ann_path
 
 
 class COCODataset(DetectionDataset):
@@ -32,7 +45,7 @@ class COCODataset(DetectionDataset):
         self.data_dir = data_dir if data_dir is not None else os.path.join(get_yolox_datadir(), "COCO")
         self.json_file = json_file
         self.name = name
-        ann_path = os.path.join(self.data_dir, "annotations", json_file)
+        ann_path = require_coco_annotation(self.data_dir, json_file, name)
         data = load_coco_json(ann_path)
         records, class_ids, names, self.box_report = coco_records(data, os.path.join(self.data_dir, name), ann_path)
         cache_dir = os.path.join(self.data_dir, f"cache_{name.replace('/', '_')}_{img_size[0]}x{img_size[1]}")
