@@ -36,16 +36,32 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fp16", action="store_true", help="fp16 autocast (GPU only)")
     parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
     parser.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions")
+    parser.epilog = "Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error)."
     return parser
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def main(argv=None) -> None:
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    # KEY VALUE overrides follow the options; the positional mode stops argparse.REMAINDER from
+    # collecting them, so they are what parse_known_args leaves over.
+    args, args.opts = parser.parse_known_args(argv)
+    unknown_flags = [a for a in args.opts if a.startswith("-") and not _is_number(a)]
+    if unknown_flags:
+        parser.error(f"unrecognized arguments: {' '.join(unknown_flags)}")
     if args.demo != "webcam" and args.path is None:
         raise SystemExit(f"demo {args.demo}: give --path")
     if args.device == "gpu" and not torch.cuda.is_available():
         raise SystemExit("--device gpu: no CUDA device is available")
     exp = get_exp(args.exp_file, args.name)
+    exp.merge(args.opts or [])
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
     loaded = load_model(exp, args.ckpt, device="cuda" if args.device == "gpu" else "cpu", fuse=args.fuse)
