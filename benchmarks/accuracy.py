@@ -11,6 +11,8 @@ Runs:
           scored on the val (87 images) and test (72 images) splits.
   sample  exps/example/yolox_nano_sample.py, the README's main command, unchanged; scored on
           its val split (80 synthetic scenes).
+  bccd16  the overfitting check: 16 BCCD training images, 150 epochs without mosaic at 416,
+          scored on the same 16 images (mAP@0.5 should pass 0.5 if the pipeline can learn).
 
 Each run is the real command in a subprocess, writing to a temporary output folder. Wall time
 is the whole command (data generation, training, periodic evaluation, checkpoints); images/s is
@@ -26,7 +28,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -39,12 +41,35 @@ class RunSpec:
     # split label -> annotation file scored as the val set (None: the experiment's val_ann)
     splits: Dict[str, Optional[str]]
     needs_shared: bool = False
+    # out_dir -> extra KEY VALUE overrides, run before training (e.g. to write a subset json)
+    prepare: Optional[Callable[[Path], List[str]]] = None
+
+
+BCCD = REPO_ROOT.parent / "shared" / "datasets" / "bccd"
+
+
+def bccd_overfit16(out_dir: Path) -> List[str]:
+    """16 BCCD training images as both train and val set, no mosaic, a higher LR: can it memorise?"""
+    data = json.loads((BCCD / "annotations" / "instances_train.json").read_text())
+    images = data["images"][:16]
+    keep = {im["id"] for im in images}
+    data.update(images=images, annotations=[a for a in data["annotations"] if a["image_id"] in keep])
+    root = out_dir / "bccd16"
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "annotations" / "overfit16.json").write_text(json.dumps(data))
+    if not (root / "voc").exists():
+        (root / "voc").symlink_to(BCCD / "voc")
+    return ["data_dir", str(root), "train_ann", "overfit16.json", "val_ann", "overfit16.json",
+            "max_epoch", "150", "warmup_epochs", "5", "no_aug_epochs", "150", "eval_interval", "25",
+            "basic_lr_per_img", str(0.04 / 64), "random_size", "None", "multiscale_range", "0"]
 
 
 RUNS = {
     "bccd": RunSpec("bccd", "exps/example/custom/yolox_nano_bccd.py",
                     {"val": None, "test": "instances_test.json"}, needs_shared=True),
     "sample": RunSpec("sample", "exps/example/yolox_nano_sample.py", {"val": None}),
+    "bccd16": RunSpec("bccd16", "exps/example/custom/yolox_nano_bccd.py", {"train16": None}, needs_shared=True,
+                      prepare=bccd_overfit16),
 }
 
 
@@ -56,12 +81,15 @@ class RunResult:
     wall_s: float
     train_images_per_s: float
     scores: Dict[str, Dict[str, float]] = field(default_factory=dict)  # split -> {AP50:95, AP50}
+    overrides: List[str] = field(default_factory=list)
 
 
 def train(spec: RunSpec, out_dir: Path, epochs: Optional[int], extra: List[str]) -> RunResult:
     from yolox.exp import get_exp
 
     overrides = ["output_dir", str(out_dir)]
+    if spec.prepare is not None:
+        overrides += spec.prepare(out_dir)
     if epochs is not None:
         overrides += ["max_epoch", str(epochs)]
     overrides += extra
@@ -75,8 +103,9 @@ def train(spec: RunSpec, out_dir: Path, epochs: Optional[int], extra: List[str])
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{spec.name}: training failed (rc {proc.returncode}); see {out_dir}/{spec.name}_stdout.txt")
-    command = "python " + " ".join(argv[1:4] + overrides[2:])
-    return RunResult(spec.name, command, exp.max_epoch, wall, exp.max_epoch * num_train / wall)
+    command = "python " + " ".join(argv[1:4] + [o if " " not in o else repr(o) for o in overrides[2:]])
+    return RunResult(spec.name, command, exp.max_epoch, wall, exp.max_epoch * num_train / wall,
+                     overrides=overrides)
 
 
 def score(spec: RunSpec, result: RunResult, out_dir: Path) -> None:
@@ -87,6 +116,7 @@ def score(spec: RunSpec, result: RunResult, out_dir: Path) -> None:
     ckpt = out_dir / exp_name / "best_ckpt.pth"
     for split, ann in spec.splits.items():
         exp = get_exp(str(REPO_ROOT / spec.exp_file))
+        exp.merge(result.overrides)
         if ann is not None:
             exp.val_ann = ann
         loaded = load_model(exp, ckpt, device="cpu")
@@ -126,7 +156,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.chdir(REPO_ROOT)  # the experiments' relative paths (datasets/sample) are the repository's
 
-    shared = REPO_ROOT.parent / "shared" / "datasets" / "bccd"
+    shared = BCCD
     specs = [RUNS[name] for name in args.runs]
     for spec in specs:
         if spec.needs_shared and not shared.is_dir():

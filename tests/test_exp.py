@@ -72,6 +72,9 @@ def test_merge_casts_to_the_attribute_type():
     assert exp.ema is False
     assert exp.input_size == (320, 416) and exp.test_size == (256, 256)
     assert exp.data_dir == "/data/coco" and exp.act == "relu"
+    exp.random_size = (10, 20)
+    exp.merge(["random_size", "None"])
+    assert exp.random_size is None
 
 
 def test_merge_rejects_unknown_keys_bad_values_and_odd_lists_without_partial_updates():

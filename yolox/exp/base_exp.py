@@ -24,6 +24,9 @@ def cast_override(key: str, value: Any, current: Any) -> Any:
     text = value.strip()
     if current is None:
         return _literal_or_text(text)
+    if text == "None" and isinstance(current, (tuple, list)):
+        return None  # e.g. random_size None: back to multiscale_range
+
     if isinstance(current, bool):
         lowered = text.lower()
         if lowered in _TRUE | _FALSE:
