@@ -141,3 +141,12 @@ def test_batch_size_defaults_to_the_experiments(tmp_path):
     args = tool.make_parser().parse_args(["-f", str(exp_file), "-b", "2"])
     build_exp(args)
     assert args.batch_size == 2
+
+
+def test_missing_custom_coco_annotation_names_the_file_and_data_dir(tmp_path):
+    from yolox.data import COCODataset, DatasetNotFoundError
+
+    with pytest.raises(DatasetNotFoundError, match="mine.json") as err:
+        COCODataset(data_dir=str(tmp_path), json_file="mine.json", name="images")
+    assert "images/*.jpg" in str(err.value) and "data_dir" in str(err.value)
+    assert "yolox_nano_sample" not in str(err.value)  # the sample hint is for the default COCO place only
