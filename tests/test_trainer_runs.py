@@ -6,6 +6,7 @@ import torch
 
 from yolox.core import NonFiniteLossError, Trainer
 from yolox.core.run import build_exp
+from yolox.utils.model_utils import is_channels_last
 
 from _train_helpers import load_train_tool, make_tiny_sample, max_state_difference, read_ckpt, write_exp
 
@@ -75,6 +76,7 @@ def test_last_epochs_switch_off_mosaic_and_on_l1(tmp_path, sample_dir, train_too
     assert trainer.train_loader.batch_sampler.mosaic is False
     assert trainer.train_loader.dataset.enable_mosaic is False or trainer.train_loader.dataset._mosaic_closed
     assert trainer.model.head.use_l1
+    assert is_channels_last(trainer.model) and is_channels_last(trainer.ema_model.ema)  # Exp.channels_last
     lines = (tmp_path / "out" / "noaug" / "train_log.txt").read_text().splitlines()
     l1 = {epoch: [float(line.split("l1_loss: ")[1].split(",")[0]) for line in lines if f"epoch: {epoch}/2," in line]
           for epoch in (1, 2)}

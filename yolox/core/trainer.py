@@ -30,6 +30,7 @@ from yolox.deploy.checkpoint_loading import checkpoint_weights
 from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
 from yolox.utils.ema import ModelEMA, unwrap_model
 from yolox.utils.logger import remove_logger, setup_logger
+from yolox.utils.model_utils import to_channels_last
 from yolox.utils.setup_env import configure_reproducibility, occupy_mem
 
 from .checkpoint import (capture_rng_state, load_matching_weights, model_meta, read_checkpoint, restore_rng_state,
@@ -122,6 +123,8 @@ class Trainer:
         logger.info("args: {}", vars(self.args) if hasattr(self.args, "__dict__") else self.args)
         logger.info("exp:\n{}", self.exp)
         model = self.exp.get_model().to(self.device)
+        if getattr(self.exp, "channels_last", False):
+            to_channels_last(model)
         self.optimizer = self.exp.get_optimizer(self.args.batch_size)
         ckpt = self.load_start_checkpoint(model)
         self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs

@@ -15,6 +15,8 @@ import torch
 from loguru import logger
 from torch import nn
 
+from yolox.utils.model_utils import to_channels_last
+
 __all__ = ["LoadedModel", "read_checkpoint", "checkpoint_weights", "infer_num_classes",
            "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
 
@@ -122,9 +124,10 @@ def _experiment_class_names(exp) -> Optional[Sequence[str]]:
 
 
 def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Union[str, torch.device] = "cpu",
-               fuse: bool = False, prefer_ema: bool = True) -> LoadedModel:
+               fuse: bool = False, prefer_ema: bool = True, channels_last: Optional[bool] = None) -> LoadedModel:
     """``exp``'s model (shaped by the checkpoint when given) with the checkpoint's weights, in eval
-    mode on ``device``, conv+BN fused when ``fuse``. Without a checkpoint the weights are random."""
+    mode on ``device``, conv+BN fused when ``fuse``, weights channels-last when ``channels_last``
+    (None: the experiment's ``channels_last``). Without a checkpoint the weights are random."""
     ckpt: dict = {}
     if ckpt_path is not None:
         ckpt = read_checkpoint(ckpt_path)
@@ -138,6 +141,8 @@ def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Uni
         from yolox.utils.model_utils import fuse_model
 
         model = fuse_model(model)
+    if getattr(exp, "channels_last", False) if channels_last is None else channels_last:
+        to_channels_last(model)
     meta = ckpt.get("meta") or {}
     num_classes = int(model.head.num_classes)
     names, source = resolve_class_names(meta=meta, exp=exp, num_classes=num_classes)
@@ -165,6 +170,7 @@ def model_for_export(exp, ckpt_path: Optional[Union[str, Path]], *, decode_in_in
     (the deployment code decodes them), True bakes the decoding into the graph."""
     if ckpt_path is None:
         logger.warning("no checkpoint (-c): exporting random weights")
-    loaded = load_model(exp, ckpt_path, device="cpu")
+    # Contiguous weights: exporters and runtimes choose their own layouts.
+    loaded = load_model(exp, ckpt_path, device="cpu", channels_last=False)
     loaded.model.head.decode_in_inference = decode_in_inference
     return loaded

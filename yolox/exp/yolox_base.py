@@ -70,6 +70,9 @@ class Exp(BaseExp):
         self.patience = 0  # stop after this many epochs without a better AP; 0: never
         self.freeze_backbone_epochs = 0  # CSPDarknet frozen (weights and BN stats) for the first epochs
         self.batch_size = 64  # tools/train.py's -b when it is not given (Megvii's default)
+        # Weights stored NHWC for training, evaluation and demo (not export): same numbers up to
+        # float rounding, 1.3-1.8x faster convolutions on CPU.
+        self.channels_last = True
 
         # ---------------- testing ---------------- #
         self.test_size = (640, 640)

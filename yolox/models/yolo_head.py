@@ -92,9 +92,10 @@ class YOLOXHead(nn.Module):
         """raw_outputs: per level [B, 5 + C, H_k, W_k] -> [B, A, 5 + C] with sigmoid objectness and
         class scores; boxes decoded to cx, cy, w, h in input pixels when ``decode_in_inference``."""
         level_shapes = [tuple(out.shape[-2:]) for out in raw_outputs]
-        flat = torch.cat([
-            torch.cat([out[:, :4], out[:, 4:].sigmoid()], dim=1).flatten(start_dim=2) for out in raw_outputs
-        ], dim=2).permute(0, 2, 1)
+        # Channels-last maps make this permute + reshape a free view; the sigmoid then runs once.
+        flat = torch.cat([out.permute(0, 2, 3, 1).reshape(out.shape[0], -1, out.shape[1]) for out in raw_outputs],
+                         dim=1)  # [B, A, 5 + C]
+        flat = torch.cat([flat[..., :4], flat[..., 4:].sigmoid()], dim=-1)
         if not self.decode_in_inference:
             return flat
         return self.decode_outputs(flat, level_shapes)
