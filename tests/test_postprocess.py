@@ -1,5 +1,7 @@
 """postprocess: score threshold, per-class vs class-agnostic NMS, empty results."""
+import pytest
 import torch
+import torchvision
 
 from yolox.utils import postprocess
 
@@ -51,3 +53,26 @@ def test_wrong_channel_count_is_a_clear_error():
 
     with pytest.raises(ValueError, match="5 \\+ num_classes=85"):
         postprocess(torch.zeros(1, 10, 7), num_classes=80)
+
+
+@pytest.mark.parametrize("num_classes, spread", [(80, 400.0), (3, 60.0), (1, 400.0)])
+def test_many_boxes_keep_exactly_torchvision_per_class_nms(num_classes, spread):
+    """Above one NMS group (512 boxes) classes are packed into several calls; the kept set must
+    be batched_nms's, by decreasing score, also with negative coordinates."""
+    gen = torch.Generator().manual_seed(num_classes)
+    n = 3000
+    centres = torch.rand(n, 2, generator=gen) * spread - 30
+    sizes = torch.rand(n, 2, generator=gen) * 60 + 4
+    obj = torch.rand(n, 1, generator=gen) * 0.9 + 0.1
+    cls = torch.rand(n, num_classes, generator=gen)
+    (det,) = postprocess(torch.cat([centres, sizes, obj, cls], dim=1)[None], num_classes, 0.01, 0.65)
+    conf, label = cls.max(dim=1)
+    scores = obj[:, 0] * conf
+    keep = scores >= 0.01
+    boxes = torch.cat([centres - sizes / 2, centres + sizes / 2], dim=1)[keep]
+    expected = torchvision.ops.batched_nms(boxes, scores[keep], label[keep], 0.65)
+    assert len(det) == len(expected) > 50
+    got_scores = det[:, 4] * det[:, 5]
+    assert torch.all(got_scores[:-1] >= got_scores[1:])
+    key = lambda rows: sorted(map(tuple, rows.tolist()))  # noqa: E731
+    assert key(det[:, :4]) == key(boxes[expected])

@@ -130,7 +130,6 @@ def postprocess(
             f"postprocess expects [B, A, 5 + num_classes={5 + num_classes}] predictions, "
             f"got {tuple(prediction.shape)}"
         )
-    boxes = cxcywh_to_xyxy(prediction[..., :4])  # [B, A, 4]
     objectness = prediction[..., 4]  # [B, A]
     class_conf, class_pred = prediction[..., 5:].max(dim=-1)  # [B, A]
     scores = objectness * class_conf
@@ -138,20 +137,54 @@ def postprocess(
 
     results: List[Optional[torch.Tensor]] = []
     for b in range(prediction.shape[0]):
-        keep = keep_mask[b]
-        if not bool(keep.any()):
+        # Rows are gathered once by index: boolean masks would search the [A] mask per column.
+        rows = torch.nonzero(keep_mask[b]).squeeze(1)  # [N]
+        if rows.numel() == 0:
             results.append(None)
             continue
-        columns = [boxes[b][keep], objectness[b][keep, None], class_conf[b][keep, None],
-                   class_pred[b][keep, None].to(boxes.dtype)]
-        det = torch.cat(columns, dim=1)
-        det_scores = scores[b][keep]
+        candidates = prediction[b].index_select(0, rows)  # [N, 5 + C]
+        labels = class_pred[b].index_select(0, rows)
+        det = torch.cat([cxcywh_to_xyxy(candidates[:, :4]), candidates[:, 4:5],
+                         class_conf[b].index_select(0, rows)[:, None], labels[:, None].to(prediction.dtype)], dim=1)
+        det_scores = scores[b].index_select(0, rows)
         if class_agnostic:
             kept = torchvision.ops.nms(det[:, :4], det_scores, nms_thre)
         else:
-            kept = torchvision.ops.batched_nms(det[:, :4], det_scores, class_pred[b][keep], nms_thre)
+            kept = _per_class_nms(det[:, :4], det_scores, labels, nms_thre)
         results.append(det[kept])
     return results
+
+
+_NMS_GROUP_BOXES = 512
+
+
+def _per_class_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, iou_thre: float) -> torch.Tensor:
+    """boxes: [N, 4] xyxy, scores: [N], classes: [N] -> kept indices [K], by decreasing score.
+
+    Classes are packed into groups of about ``_NMS_GROUP_BOXES`` boxes and each group gets one
+    NMS call with its classes shifted apart, so boxes of different classes never suppress each
+    other. A call compares each kept box with every box of its group and costs about 0.07 ms
+    to start: one call over all boxes is slow when little is suppressed (3549 boxes spread
+    over the image: 36 ms), one per class (torchvision's batched_nms above 1000 boxes) is slow
+    on many small classes. Groups bound both (3549 boxes on 2 CPU cores, torchvision's vs here:
+    spread 9.7 vs 4.8 ms, clustered on 20 objects 2.6 vs 1.5 ms; benchmarks/inference.py).
+    """
+    if boxes.numel() == 0:
+        return torch.empty(0, dtype=torch.long, device=boxes.device)
+    offsets = classes.to(boxes.dtype)[:, None] * (boxes.max() - boxes.min() + 1)
+    shifted = boxes + offsets
+    if len(boxes) <= _NMS_GROUP_BOXES:
+        return torchvision.ops.nms(shifted, scores, iou_thre)
+    order = torch.argsort(classes, stable=True)
+    kept, start, size = [], 0, 0
+    for count in torch.bincount(classes).tolist() + [_NMS_GROUP_BOXES + 1]:  # the sentinel flushes the last group
+        if size and size + count > _NMS_GROUP_BOXES:
+            group = order[start:start + size]
+            kept.append(group[torchvision.ops.nms(shifted[group], scores[group], iou_thre)])
+            start, size = start + size, 0
+        size += count
+    kept = torch.cat(kept)
+    return kept[torch.argsort(scores[kept], descending=True)]
 
 
 # Megvii YOLOX names, kept so user code written against them keeps working.
