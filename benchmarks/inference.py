@@ -1,15 +1,18 @@
 """Inference throughput: eval-mode forward + postprocess (score filter, NMS), images per second.
 
 Settings (issue 6): yolox_nano at 416 and yolox_s at 640, batch 1 and 8, BatchNorm unfused and
-fused into the convolutions; random weights whose prediction convs are rescaled so about 5% of
+fused into the convolutions, weights channels-last (NHWC, what eval and demo use by default:
+``Exp.channels_last``) and plain NCHW; random weights whose prediction convs are rescaled so about 5% of
 the anchors pass the 0.01 threshold (a trained model's order of magnitude), inputs of random
 pixels, conf 0.01 and NMS 0.65 as in COCO evaluation. Also postprocess alone on 3549 candidates
-per image (nano at 416), all above the threshold, which is its worst case.
+per image (nano at 416), all above the threshold, spread over the image (NMS's worst case) and
+clustered on 20 objects per image (a trained model's case).
 Median of ``--repeats`` timed runs after ``--warmup``.
 
     python benchmarks/inference.py                   # the full table next to the reference figures
     python benchmarks/inference.py --models nano --batches 8 --repeats 20
     python benchmarks/inference.py --device cuda
+    python benchmarks/inference.py --compile         # plus torch.compile rows (a minute to compile each)
 
 Timings on a shared machine are noisy: run it on an otherwise idle one for figures to quote.
 """
@@ -27,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from yolox.exp import get_exp  # noqa: E402
 from yolox.utils.boxes import postprocess  # noqa: E402
-from yolox.utils.model_utils import fuse_model  # noqa: E402
+from yolox.utils.model_utils import fuse_model, to_channels_last  # noqa: E402
 
 MODELS = {"nano": ("yolox-nano", 416), "s": ("yolox-s", 640)}
 # Megvii YOLOX on this 2-core machine, forward + postprocess, images/s; postprocess ms/image.
@@ -53,7 +56,7 @@ def median_seconds(fn: Callable[[], object], *, warmup: int, repeats: int, devic
     return statistics.median(times)
 
 
-def build_model(name: str, size: int, *, fused: bool, device: torch.device) -> torch.nn.Module:
+def build_model(name: str, size: int, *, fused: bool, channels_last: bool, device: torch.device) -> torch.nn.Module:
     """A random model whose scores vary like a trained one's: about 5% of the anchors pass the
     0.01 threshold before NMS (a fresh head scores every anchor 1e-4, so nothing would)."""
     torch.manual_seed(0)
@@ -73,41 +76,72 @@ def build_model(name: str, size: int, *, fused: bool, device: torch.device) -> t
         for conv in head.cls_preds:
             conv.weight.mul_(cls_scale)
     model = model.to(device)
-    return fuse_model(model) if fused else model
+    model = fuse_model(model) if fused else model
+    return to_channels_last(model) if channels_last else model
 
 
-def time_end_to_end(key: str, batch: int, fused: bool, args, device: torch.device) -> Dict[str, object]:
+def time_end_to_end(key: str, batch: int, fused: bool, layout: str, args, device: torch.device,
+                    compiled: bool = False) -> Dict[str, object]:
     exp_name, size = MODELS[key]
-    model = build_model(exp_name, size, fused=fused, device=device)
+    model = build_model(exp_name, size, fused=fused, channels_last=layout == "nhwc", device=device)
+    num_classes = model.head.num_classes
+    if compiled:  # what tools/eval.py --compile runs; compiling happens in the warm-up
+        model = torch.compile(model, dynamic=False)
     images = torch.rand(batch, 3, size, size, device=device) * 255
     kept: List[int] = []
 
     @torch.inference_mode()
     def step():
         outputs = model(images)
-        detections = postprocess(outputs, model.head.num_classes, 0.01, 0.65)
+        detections = postprocess(outputs, num_classes, 0.01, 0.65)
         kept.append(sum(0 if d is None else len(d) for d in detections))
 
     seconds = median_seconds(step, warmup=args.warmup, repeats=args.repeats, device=device)
-    reference = REFERENCE.get((key, batch, fused))
-    return {"model": f"{key}@{size}", "batch": batch, "fused": fused, "img/s": f"{batch / seconds:.1f}",
+    reference = REFERENCE.get((key, batch, fused)) if layout == "nhwc" and not compiled else None
+    return {"model": f"{key}@{size}", "batch": batch, "fused": fused, "layout": layout,
+            "compiled": compiled, "img/s": f"{batch / seconds:.1f}",
             "ms/batch": f"{1000 * seconds:.0f}", "boxes/img after NMS": kept[-1] // batch,
             "reference img/s": "" if reference is None else f"{reference:.1f}"}
 
 
-def time_postprocess(args, device: torch.device, batch: int = 8) -> Dict[str, object]:
-    """3549 candidates per image (nano at 416), every one above conf 0.01: score, then NMS."""
+def time_postprocess(args, device: torch.device, *, layout: str, batch: int = 8) -> Dict[str, object]:
+    """3549 candidates per image (nano at 416), every one above conf 0.01, then NMS.
+
+    ``spread``: boxes anywhere, 80 classes: NMS removes almost nothing, its worst case.
+    ``clustered``: every candidate sits on one of 20 objects per image (a trained model's
+    picture: many overlapping candidates per object), so NMS removes most of them.
+    """
     gen = torch.Generator().manual_seed(0)
     num_anchors, num_classes = 52 * 52 + 26 * 26 + 13 * 13, 80
-    centres = torch.rand(batch, num_anchors, 2, generator=gen) * 416
-    sizes = torch.rand(batch, num_anchors, 2, generator=gen) * 120 + 8
-    obj = torch.rand(batch, num_anchors, 1, generator=gen) * 0.9 + 0.1
-    cls = torch.rand(batch, num_anchors, num_classes, generator=gen) * 0.9 + 0.1
+
+    def uniform(*shape, low=0.0, high=1.0):
+        return torch.rand(*shape, generator=gen) * (high - low) + low
+
+    if layout == "spread":
+        centres = uniform(batch, num_anchors, 2, high=416)
+        sizes = uniform(batch, num_anchors, 2, low=8, high=128)
+        cls = uniform(batch, num_anchors, num_classes, low=0.1, high=1.0)
+    else:
+        objects = 20
+        owner = torch.randint(objects, (batch, num_anchors), generator=gen)
+        obj_centres = uniform(batch, objects, 2, low=40, high=376)
+        obj_sizes = uniform(batch, objects, 2, low=16, high=160)
+        obj_classes = torch.randint(num_classes, (batch, objects), generator=gen)
+        pick = owner[..., None].expand(-1, -1, 2)
+        centres = obj_centres.gather(1, pick) + torch.randn(batch, num_anchors, 2, generator=gen) * 3
+        sizes = obj_sizes.gather(1, pick) * uniform(batch, num_anchors, 2, low=0.9, high=1.1)
+        cls = uniform(batch, num_anchors, num_classes, low=0.0, high=0.05)
+        cls.scatter_(2, obj_classes.gather(1, owner)[..., None], uniform(batch, num_anchors, 1, low=0.5, high=1.0))
+    obj = uniform(batch, num_anchors, 1, low=0.2, high=1.0)
     prediction = torch.cat([centres, sizes, obj, cls], dim=2).to(device)
-    seconds = median_seconds(lambda: postprocess(prediction, num_classes, 0.01, 0.65), warmup=args.warmup,
-                             repeats=args.repeats, device=device)
-    return {"candidates/img": num_anchors, "batch": batch, "ms/img": f"{1000 * seconds / batch:.2f}",
-            "reference ms/img": f"{REFERENCE_POSTPROCESS_MS:.1f}"}
+    kept: List[int] = []
+
+    def step():
+        kept.append(sum(len(d) for d in postprocess(prediction, num_classes, 0.01, 0.65) if d is not None))
+
+    seconds = median_seconds(step, warmup=args.warmup, repeats=args.repeats, device=device)
+    return {"candidates/img": num_anchors, "boxes": layout, "batch": batch, "kept/img": kept[-1] // batch,
+            "ms/img": f"{1000 * seconds / batch:.2f}", "reference ms/img": f"{REFERENCE_POSTPROCESS_MS:.1f}"}
 
 
 def main() -> None:
@@ -117,17 +151,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--layouts", nargs="+", default=["nhwc", "nchw"], choices=["nhwc", "nchw"],
+                        help="weight memory layouts to time (nhwc: channels-last, the default in eval/demo)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile'd fused channels-last models (eval.py --compile)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
-    rows = [time_end_to_end(key, batch, fused, args, device)
-            for key in args.models for batch in args.batches for fused in (False, True)]
+    rows = [time_end_to_end(key, batch, fused, layout, args, device)
+            for key in args.models for batch in args.batches for fused in (False, True) for layout in args.layouts]
+    if args.compile:
+        rows += [time_end_to_end(key, batch, True, "nhwc", args, device, compiled=True)
+                 for key in args.models for batch in args.batches]
     print(tabulate(rows, headers="keys", tablefmt="github"))
     print()
-    print(tabulate([time_postprocess(args, device)], headers="keys", tablefmt="github"))
+    print(tabulate([time_postprocess(args, device, layout=layout) for layout in ("spread", "clustered")],
+                   headers="keys", tablefmt="github"))
 
 
 if __name__ == "__main__":

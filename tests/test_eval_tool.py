@@ -108,3 +108,21 @@ def test_letterbox_undo_maps_a_box_back_within_1px(orig_size, test_size):
                            letterbox_ratio(orig_size, test_size))[0]
     expected = torch.tensor([box[0], box[1], box[2] + 1, box[3] + 1], dtype=torch.float32)
     assert torch.all((found - expected).abs() <= 1.0), (found, expected)
+
+
+@pytest.mark.slow
+def test_eval_tool_compile_gives_the_uncompiled_numbers(six_image_coco, repo_root, tmp_path):
+    """--compile (about a minute of compiling on 2 cores) scores what the eager model scores."""
+    root, _ = six_image_coco
+    summaries = {}
+    for flags in ([], ["--compile"]):
+        cmd = [sys.executable, str(repo_root / "tools" / "eval.py"), "-n", "yolox-nano", "--tsize", "160", "-b", "3",
+               "--conf", "0.00001", "--seed", "0", *flags, "data_dir", str(root), "val_ann", "six.json",
+               "data_num_workers", "0"]
+        run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=400)
+        assert run.returncode == 0, run.stderr[-3000:]
+        summaries[bool(flags)] = [line.split("=")[-1].strip() for line in run.stderr.splitlines()
+                                  if "Average Precision" in line or "Average Recall" in line]
+        if flags:
+            assert "--compile: compiling the model" in run.stderr and "compiled in" in run.stderr
+    assert len(summaries[False]) == 12 and summaries[True] == summaries[False]

@@ -35,6 +35,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
     parser.add_argument("--test", dest="test", action="store_true", help="test-dev: write results, no scoring")
     parser.add_argument("--speed", action="store_true", help="time forward + NMS only (no checkpoint, no AP)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the model first: ~1.3x faster forward on CPU, about a minute of "
+                             "compiling per input shape, so worth it on large sets only")
     parser.add_argument("--results", default=None, type=str, help="also write the COCO results json here")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
     return parser
@@ -59,7 +62,7 @@ def main(argv=None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     request = EvalRequest(ckpt=args.ckpt, batch_size=args.batch_size, fp16=args.fp16, fuse=args.fuse,
                           testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
-                          results_file=args.results)
+                          results_file=args.results, compile=args.compile)
     summary = run_evaluation(exp, request, device=device)
     logger.info("\n" + summary)
     return 0

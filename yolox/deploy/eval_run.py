@@ -1,6 +1,7 @@
 """One evaluation run as tools/eval.py performs it: checkpoint-shaped model, the experiment's
 evaluator, the COCO summary with the per-class table and the time per image."""
 import random
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -28,6 +29,7 @@ class EvalRequest:
     testdev: bool = False
     legacy: bool = False
     speed: bool = False  # time the forward pass and NMS only: no checkpoint needed, no scoring
+    compile: bool = False  # torch.compile the model first (about a minute per input shape on CPU)
     seed: Optional[int] = None
     results_file: Optional[str] = None
 
@@ -49,15 +51,29 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> str:
         logger.warning("no checkpoint (-c): evaluating random weights")
     evaluator = exp.get_evaluator(request.batch_size, request.distributed, request.testdev, request.legacy)
     _check_classes(loaded.num_classes, evaluator.dataloader.dataset)
+    model = compiled(loaded.model, evaluator.dataloader, device) if request.compile else loaded.model
     if request.results_file is not None:
         evaluator.results_file = request.results_file
     if request.speed:
-        _, timing = predict_loader(loaded.model, evaluator.dataloader, num_classes=loaded.num_classes,
+        _, timing = predict_loader(model, evaluator.dataloader, num_classes=loaded.num_classes,
                                    confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=request.fp16,
                                    progress=is_main_process())
         return timing.summary_line()
-    *_, summary = evaluator.evaluate(loaded.model, request.distributed, request.fp16)
+    *_, summary = evaluator.evaluate(model, request.distributed, request.fp16)
     return summary
+
+
+def compiled(model: torch.nn.Module, dataloader, device: str) -> torch.nn.Module:
+    """``torch.compile(model)``, compiled up front on one full batch so the printed times are the
+    run's, not the compiler's (a smaller last batch compiles once more during the run)."""
+    logger.info("--compile: compiling the model (about a minute per input shape on a CPU)")
+    start = time.perf_counter()
+    fast = torch.compile(model, dynamic=False)
+    images, *_ = next(iter(dataloader))
+    with torch.inference_mode():
+        fast.eval()(images.to(device=device, dtype=torch.float32))
+    logger.info("compiled in {:.0f} s", time.perf_counter() - start)
+    return fast
 
 
 def _check_classes(num_classes: int, dataset) -> None:
