@@ -103,8 +103,9 @@ def score_coco_detections(coco_gt, detections: Sequence[dict], *, image_ids: Opt
 
 def _run_cocoeval(coco_gt, detections: Sequence[dict], image_ids, backend: str):
     """Load the results and run evaluate + accumulate, keeping their chatter off stdout."""
-    # loadRes adds fields to the dicts it is given; callers keep theirs clean.
-    detections = copy.deepcopy(list(detections))
+    # loadRes adds keys (id, area, iscrowd, segmentation) to the dicts it is given but changes no
+    # value in them: shallow copies keep the callers' clean (a deep copy took 1.4 s of 7 here).
+    detections = [dict(d) for d in detections]
     with contextlib.redirect_stdout(io.StringIO()):
         if backend == "faster_coco_eval":
             from faster_coco_eval import COCO, COCOeval_faster
