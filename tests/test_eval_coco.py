@@ -5,6 +5,7 @@ import copy
 import io
 import json
 
+import numpy as np
 import pytest
 import torch
 from eval_fakes import (
@@ -143,3 +144,43 @@ def test_faster_coco_eval_backend_gives_identical_numbers(dataset):
         assert (a.category_id, a.ap50_95, a.ap50, a.ar100) == pytest.approx((b.category_id, b.ap50_95, b.ap50,
                                                                               b.ar100), abs=1e-12)
     assert 0.0 < reference.ap50_95 < 1.0
+
+
+def test_pycocotools_split_by_category_over_processes_gives_identical_numbers(monkeypatch):
+    """Forked workers each evaluate a share of the categories; the merge must equal one process."""
+    from pycocotools.coco import COCO
+
+    from yolox.evaluators import parallel_cocoeval
+
+    rng = np.random.default_rng(0)
+    cat_ids = [1, 3, 7, 12, 18, 44, 52, 61, 77, 90]
+    images, annotations, records = [], [], []
+    for image_id in range(60):
+        images.append({"id": image_id, "width": 320, "height": 240})
+        for _ in range(int(rng.integers(1, 8))):
+            w, h = rng.uniform(4, 120, size=2)
+            x, y = rng.uniform(0, 320 - w), rng.uniform(0, 240 - h)
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "iscrowd": int(rng.random() < 0.05),
+                                "area": w * h, "category_id": int(rng.choice(cat_ids)), "bbox": [x, y, w, h]})
+            records.append({"image_id": image_id, "category_id": annotations[-1]["category_id"], "score": rng.random(),
+                            "bbox": [x + rng.normal(0, 3), y + rng.normal(0, 3), w, h]})
+        for _ in range(40):
+            w, h = rng.uniform(4, 120, size=2)
+            records.append({"image_id": image_id, "category_id": int(rng.choice(cat_ids)), "score": rng.random() * 0.6,
+                            "bbox": [rng.uniform(0, 320 - w), rng.uniform(0, 240 - h), w, h]})
+    coco = COCO()
+    coco.dataset = {"images": images, "annotations": annotations,
+                    "categories": [{"id": c, "name": f"c{c}"} for c in cat_ids]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    merges = []
+    real_merge = parallel_cocoeval._merge
+    monkeypatch.setattr(parallel_cocoeval, "_merge", lambda *a: merges.append(1) or real_merge(*a))
+    assert len(records) >= parallel_cocoeval.MIN_DETECTIONS_TO_SPLIT
+    serial = score_coco_detections(coco, records, processes=1)
+    split = score_coco_detections(coco, records, processes=3)
+    assert merges == [1]  # the second call really was split
+    assert split.stats == serial.stats and split.text == serial.text
+    assert [(c.category_id, c.ap50_95, c.ap50, c.ar100) for c in split.per_class] == \
+           [(c.category_id, c.ap50_95, c.ap50, c.ar100) for c in serial.per_class]
+    assert 0.0 < serial.ap50_95 < 1.0
