@@ -13,6 +13,15 @@ PathLike = Union[str, os.PathLike]
 __all__ = ["atomic_write", "atomic_save", "atomic_write_bytes"]
 
 
+def _new_file_mode() -> int:
+    umask = os.umask(0)  # the only portable way to read it: restored at once, at import
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_NEW_FILE_MODE = _new_file_mode()
+
+
 @contextmanager
 def atomic_write(path: PathLike, mode: str = "wb") -> Iterator:
     """Open a temp file beside ``path``; on clean exit fsync it and rename it over ``path``.
@@ -24,6 +33,9 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator:
     # The temp file lives in the same folder so the final rename never crosses file systems.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it what a plain open() would, or keep the
+        # permissions of the file it replaces.
+        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else _NEW_FILE_MODE)
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
