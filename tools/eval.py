@@ -36,7 +36,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test", dest="test", action="store_true", help="test-dev: write results, no scoring")
     parser.add_argument("--speed", action="store_true", help="time forward + NMS only (no checkpoint, no AP)")
     parser.add_argument("--compile", action="store_true",
-                        help="torch.compile the model first: ~1.3x faster forward on CPU, about a minute of "
+                        help="torch.compile the model first: ~1.5x faster forward on CPU, about a minute of "
                              "compiling per input shape, so worth it on large sets only")
     parser.add_argument("--results", default=None, type=str, help="also write the COCO results json here")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")

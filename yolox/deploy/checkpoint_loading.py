@@ -15,7 +15,7 @@ import torch
 from loguru import logger
 from torch import nn
 
-from yolox.utils.model_utils import to_channels_last
+from yolox.utils.model_utils import fuse_model, to_channels_last
 
 __all__ = ["LoadedModel", "read_checkpoint", "checkpoint_weights", "infer_num_classes",
            "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
@@ -138,8 +138,6 @@ def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Uni
         logger.info("loaded weights from {}", ckpt_path)
     model.to(device).eval()
     if fuse:
-        from yolox.utils.model_utils import fuse_model
-
         model = fuse_model(model)
     if getattr(exp, "channels_last", False) if channels_last is None else channels_last:
         to_channels_last(model)

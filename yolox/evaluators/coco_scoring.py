@@ -122,11 +122,11 @@ def _run_cocoeval(coco_gt, detections: Sequence[dict], image_ids, backend: str, 
             evaluator = COCOeval(coco_gt, coco_gt.loadRes(detections), iouType="bbox")
         if image_ids is not None:
             evaluator.params.imgIds = sorted({int(i) for i in image_ids})
-        if backend == "faster_coco_eval":
+        if backend == "pycocotools":
+            evaluate_and_accumulate(evaluator, num_detections=len(detections), processes=processes)
+        else:  # faster_coco_eval is already fast in one process
             evaluator.evaluate()
             evaluator.accumulate()
-        else:
-            evaluate_and_accumulate(evaluator, num_detections=len(detections), processes=processes)
     return evaluator
 
 

@@ -7,8 +7,8 @@ accumulates a share of the categories on the evaluator it inherits through ``for
 pickled on the way in) and sends back its K-slices; the merged arrays are the ones a single
 process computes, bit for bit, and ``summarize`` reads nothing else.
 
-On 2 cores this takes 500 images x 100 detections from about 7 s to about 4 s. Where ``fork``
-is missing (Windows, macOS defaults aside) or the job is small, it runs in-process.
+On 2 cores ``benchmarks/coco_eval.py`` (500 images x 100 detections) goes from 7.3 s to 5.0 s.
+Where ``fork`` is missing (Windows) or the job is small, it runs in-process.
 """
 import contextlib
 import copy

@@ -71,7 +71,7 @@ class Exp(BaseExp):
         self.freeze_backbone_epochs = 0  # CSPDarknet frozen (weights and BN stats) for the first epochs
         self.batch_size = 64  # tools/train.py's -b when it is not given (Megvii's default)
         # Weights stored NHWC for training, evaluation and demo (not export): same numbers up to
-        # float rounding, 1.3-1.8x faster convolutions on CPU.
+        # float rounding, 1.2-1.6x faster on CPU (benchmarks/inference.py).
         self.channels_last = True
 
         # ---------------- testing ---------------- #
