@@ -3,6 +3,7 @@
 Names used by YOLOX experiment files (``from yolox.data import ...``) are all here.
 """
 from .data_augment import TrainTransform, ValTransform, preproc, random_affine
+from .batch_slots import BatchSlotLoader
 from .data_prefetcher import DataPrefetcher
 from .dataloading import DataLoader, get_yolox_datadir, worker_init_reset_seed
 from .datasets import (

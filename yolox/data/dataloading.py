@@ -4,11 +4,11 @@ import random
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data.sampler import RandomSampler, SequentialSampler
 
 from yolox.utils.allocator import reuse_freed_memory
 
+from .batch_slots import BatchSlotLoader
 from .datasets.detection import get_yolox_datadir
 from .samplers import YoloBatchSampler
 
@@ -30,8 +30,9 @@ def worker_init_reset_seed(worker_id: int) -> None:
     reuse_freed_memory()
 
 
-class DataLoader(TorchDataLoader):
-    """torch DataLoader whose default batch sampler is a ``YoloBatchSampler``, plus ``close_mosaic``.
+class DataLoader(BatchSlotLoader):
+    """torch DataLoader whose default batch sampler is a ``YoloBatchSampler``, plus ``close_mosaic``;
+    workers reuse shared-memory batch slots (``yolox.data.batch_slots``).
 
     Build it with ``batch_sampler=YoloBatchSampler(InfiniteSampler(len(ds), seed=...), batch_size,
     drop_last=False)`` for training, as ``Exp.get_data_loader`` does.

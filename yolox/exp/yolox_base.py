@@ -182,15 +182,15 @@ class Exp(BaseExp):
         import torch
         from torch.utils.data import DistributedSampler, SequentialSampler
 
+        from yolox.data.batch_slots import BatchSlotLoader
         from yolox.utils.allocator import reuse_freed_memory
 
         reuse_freed_memory()  # with 0 workers this process builds the batches; workers inherit it (fork)
         dataset = self.get_eval_dataset(**kwargs)
         _, world_size = _rank_and_world_size(is_distributed)
         sampler = DistributedSampler(dataset, shuffle=False) if is_distributed else SequentialSampler(dataset)
-        return torch.utils.data.DataLoader(dataset, batch_size=max(1, batch_size // world_size), sampler=sampler,
-                                           num_workers=self.data_num_workers,
-                                           pin_memory=torch.cuda.is_available())
+        return BatchSlotLoader(dataset, batch_size=max(1, batch_size // world_size), sampler=sampler,
+                               num_workers=self.data_num_workers, pin_memory=torch.cuda.is_available())
 
     # ------------------------------------------------------------- optimisation
     def get_optimizer(self, batch_size: int) -> torch.optim.Optimizer:

@@ -1,0 +1,115 @@
+"""Workers writing batches into reused shared-memory slots (yolox.data.batch_slots)."""
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from yolox.data import BatchSlotLoader
+from yolox.data.batch_slots import SlotBatch, _SlotIterator
+
+
+class NumberedImages(Dataset):
+    """Item i: (image [3, 8, 10] float32 filled with i, labels [2, 5] with i, (h, w), image id i)."""
+
+    def __init__(self, n: int = 23):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        img = np.full((3, 8, 10), float(i), dtype=np.float32)
+        img[0, 0, 0] = -i  # not constant: a batch from the wrong slot or a stale write shows
+        return img, np.full((2, 5), i, dtype=np.float32), (8, 10), i
+
+
+def _batches(loader):
+    return [b for b in loader]
+
+
+def _assert_same_batches(got, expected):
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert type(g) is type(e) and len(g) == len(e)
+        for gf, ef in zip(g, e):
+            if isinstance(ef, torch.Tensor):
+                assert gf.dtype == ef.dtype and torch.equal(gf, ef)
+            else:  # the (h, w) field: a list of tensors
+                assert all(torch.equal(a, b) for a, b in zip(gf, ef))
+
+
+def test_slot_batches_equal_torch_default_collate_and_survive_slot_reuse():
+    dataset = NumberedImages()
+    expected = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=0))
+    loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
+    iterator = iter(loader)
+    assert isinstance(iterator, _SlotIterator)
+    got = list(iterator)  # 6 batches kept alive: more than the 2 x 3 slots get reused
+    _assert_same_batches(got, expected)  # includes the short last batch (3 images)
+    assert got[-1][0].shape == (3, 3, 8, 10)
+    for b in got:  # private memory, not a view of a slot a worker writes again
+        assert not b[0].is_shared()
+
+
+def test_two_epochs_and_a_dropped_iterator_keep_batches_right():
+    dataset = NumberedImages(17)
+    expected = _batches(BatchSlotLoader(dataset, batch_size=3, num_workers=0))
+    loader = BatchSlotLoader(dataset, batch_size=3, num_workers=2)
+    partial = iter(loader)
+    next(partial)
+    del partial  # workers stopped mid-epoch; the next epoch gets fresh slots
+    for _ in range(2):
+        _assert_same_batches(_batches(loader), expected)
+
+
+def test_torch_path_when_turned_off_or_not_the_default_collate():
+    dataset = NumberedImages(9)
+    expected = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=0))
+    off = BatchSlotLoader(dataset, batch_size=4, num_workers=2, reuse_batch_memory=False)
+    assert not isinstance(iter(off), _SlotIterator)
+    _assert_same_batches(_batches(off), expected)
+
+    def first_fields(samples):
+        return [s[3] for s in samples]
+
+    custom = BatchSlotLoader(dataset, batch_size=4, num_workers=2, collate_fn=first_fields)
+    assert not isinstance(iter(custom), _SlotIterator)
+    assert _batches(custom) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+
+
+class MixedShapes(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return np.zeros((3, 4 + i, 4), dtype=np.float32), i
+
+
+def test_samples_that_do_not_stack_get_torchs_own_error():
+    loader = BatchSlotLoader(MixedShapes(), batch_size=2, num_workers=2)
+    with pytest.raises(RuntimeError, match="equal size"):
+        _batches(loader)
+
+
+def test_persistent_workers_take_the_torch_path():
+    loader = BatchSlotLoader(NumberedImages(8), batch_size=4, num_workers=1, persistent_workers=True)
+    expected = _batches(BatchSlotLoader(NumberedImages(8), batch_size=4, num_workers=0))
+    for _ in range(2):
+        _assert_same_batches(_batches(loader), expected)
+
+
+def test_yolox_dataloader_uses_slots():
+    from yolox.data import DataLoader
+
+    loader = DataLoader(NumberedImages(8), batch_size=4, num_workers=1)
+    assert isinstance(iter(loader), _SlotIterator)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="pin_memory needs CUDA")
+def test_pinned_batches_come_out_pinned_and_equal():
+    dataset = NumberedImages(10)
+    expected = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=0))
+    got = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=2, pin_memory=True))
+    _assert_same_batches(got, expected)
+    assert all(b[0].is_pinned() for b in got)
+    assert not any(isinstance(b, SlotBatch) for b in got)
