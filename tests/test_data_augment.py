@@ -60,12 +60,15 @@ def test_val_transform_letterboxes_and_returns_a_placeholder():
                                rtol=1e-5)
 
 
-def test_preproc_with_another_channel_order():
+@pytest.mark.parametrize("size", [(24, 16), (12, 24), (20, 30)])  # padding below / right / both
+def test_preproc_with_another_channel_order(size):
     img = np.random.default_rng(0).integers(0, 255, (12, 16, 3), dtype=np.uint8)
-    chw, r = preproc(img, (24, 16))
-    hwc, _ = preproc(img, (24, 16), swap=(0, 1, 2))
-    assert r == 1.0 and hwc.shape == (24, 16, 3)
+    chw, r = preproc(img, size)
+    hwc, _ = preproc(img, size, swap=(0, 1, 2))
+    assert hwc.shape == size + (3,) and chw.shape == (3,) + size
     np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))
+    nh, nw = int(12 * r), int(16 * r)
+    assert (hwc[nh:] == 114).all() and (hwc[:, nw:] == 114).all() and not (hwc[:nh, :nw] == 114).all()
 
 
 def test_flip_moves_the_box_with_the_content():

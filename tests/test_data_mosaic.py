@@ -111,3 +111,28 @@ def test_mosaic_prob_zero_gives_plain_items_with_original_info(tiny):
 def test_wrapper_exposes_the_wrapped_dataset(tiny):
     ds = MosaicDetection(tiny, (64, 64))
     assert ds.dataset is tiny and len(ds) == len(tiny) and ds.input_dim == (64, 64)
+
+
+def test_mosaic_pads_exactly_where_no_tile_lands(tiny, monkeypatch):
+    """The canvas is allocated unfilled and padded only around the tiles: poison the allocation
+    and no poisoned pixel may reach the output (an identity affine shows the canvas centre)."""
+    import yolox.data.datasets.mosaicdetection as mosaic_module
+
+    class PoisonedNumpy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def empty(shape, dtype=float):
+            return np.full(shape, 77, dtype=dtype)  # 77: neither a tile colour, black nor the pad
+
+    monkeypatch.setattr(mosaic_module, "np", PoisonedNumpy())
+    identity = dict(degrees=0.0, translate=0.0, mosaic_scale=(1.0, 1.0), shear=0.0, enable_mixup=False)
+    mosaic = MosaicDetection(tiny, (64, 64), preproc=None, **identity)
+    padded = 0
+    for seed in range(60):
+        random.seed(seed)
+        img, _, _, _ = mosaic[seed % len(tiny)]
+        assert set(np.unique(img)) <= {0, 114, 255}
+        padded += int((img == 114).all(axis=2).any())
+    assert padded > 30  # most draws leave padding in view

@@ -150,10 +150,13 @@ def preproc(img: np.ndarray, input_size: Tuple[int, int], swap: Tuple[int, int, 
     if (nh, nw) != img.shape[:2]:
         img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
     if tuple(swap) == (2, 0, 1):
-        # Fill each float plane from a contiguous uint8 plane: one pass, no HWC float temporary.
-        out = np.full((3, ih, iw), PAD_VALUE, dtype=np.float32)
+        # Each float plane from a contiguous uint8 plane (no HWC float temporary); only the
+        # padding is filled, not the whole output first.
+        out = np.empty((3, ih, iw), dtype=np.float32)
         for c, plane in enumerate(cv2.split(img)):
             out[c, :nh, :nw] = plane
+        out[:, nh:, :] = PAD_VALUE
+        out[:, :nh, nw:] = PAD_VALUE
         return out, r
     padded = np.full((ih, iw, 3), PAD_VALUE, dtype=np.uint8)
     padded[:nh, :nw] = img

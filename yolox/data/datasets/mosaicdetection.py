@@ -22,6 +22,17 @@ def _fit(img: np.ndarray, size_hw: Tuple[int, int]) -> Tuple[np.ndarray, float]:
     return cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_LINEAR), r
 
 
+def _fill_around(canvas: np.ndarray, area: Tuple[int, int, int, int], inner: Tuple[int, int, int, int]) -> None:
+    """Fill the part of ``area`` (x1, y1, x2, y2) of canvas [H, W, 3] outside ``inner`` (inside
+    area) with the pad value: the canvas is never filled whole, only where no tile lands."""
+    ax1, ay1, ax2, ay2 = area
+    x1, y1, x2, y2 = inner
+    canvas[ay1:y1, ax1:ax2] = PAD_VALUE
+    canvas[y2:ay2, ax1:ax2] = PAD_VALUE
+    canvas[y1:y2, ax1:x1] = PAD_VALUE
+    canvas[y1:y2, x2:ax2] = PAD_VALUE
+
+
 class MosaicDetection(Dataset):
     """Training-time mosaic, affine and MixUp over ``dataset`` (anything with ``pull_item``,
     ``load_anno`` and ``input_dim``).
@@ -97,7 +108,8 @@ class MosaicDetection(Dataset):
         in_h, in_w = self._dataset.input_dim
         yc, xc = int(random.uniform(0.5 * in_h, 1.5 * in_h)), int(random.uniform(0.5 * in_w, 1.5 * in_w))
         indices = [idx] + [random.randint(0, len(self._dataset) - 1) for _ in range(3)]
-        canvas = np.full((2 * in_h, 2 * in_w, 3), PAD_VALUE, dtype=np.uint8)
+        canvas = np.empty((2 * in_h, 2 * in_w, 3), dtype=np.uint8)
+        quadrants = [(0, 0, xc, yc), (xc, 0, 2 * in_w, yc), (0, yc, xc, 2 * in_h), (xc, yc, 2 * in_w, 2 * in_h)]
         all_labels, first_id = [], None
         for k, index in enumerate(indices):
             img, labels, _, img_id = self._dataset.pull_item(index)
@@ -108,6 +120,7 @@ class MosaicDetection(Dataset):
             y0 = yc - h if k in (0, 1) else yc
             x1, y1, x2, y2 = max(x0, 0), max(y0, 0), min(x0 + w, 2 * in_w), min(y0 + h, 2 * in_h)
             canvas[y1:y2, x1:x2] = img[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
+            _fill_around(canvas, quadrants[k], (x1, y1, x2, y2))  # each tile stays in its quadrant
             placed = labels.astype(np.float32, copy=True)
             placed[:, :4] = np.clip(placed[:, :4] * r + [x0, y0, x0, y0], [x1, y1, x1, y1], [x2, y2, x2, y2])
             all_labels.append(placed)
