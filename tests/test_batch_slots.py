@@ -27,6 +27,10 @@ def _batches(loader):
     return [b for b in loader]
 
 
+def _torch_batches(dataset, batch_size):
+    return _batches(torch.utils.data.DataLoader(dataset, batch_size=batch_size))
+
+
 def _assert_same_batches(got, expected):
     assert len(got) == len(expected)
     for g, e in zip(got, expected):
@@ -40,7 +44,7 @@ def _assert_same_batches(got, expected):
 
 def test_slot_batches_equal_torch_default_collate_and_survive_slot_reuse():
     dataset = NumberedImages()
-    expected = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=0))
+    expected = _torch_batches(dataset, 4)
     loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
     iterator = iter(loader)
     assert isinstance(iterator, _SlotIterator)
@@ -51,9 +55,18 @@ def test_slot_batches_equal_torch_default_collate_and_survive_slot_reuse():
         assert not b[0].is_shared()
 
 
+def test_without_workers_batches_equal_torchs_and_kept_ones_are_not_overwritten():
+    dataset = NumberedImages()
+    expected = _torch_batches(dataset, 4)
+    loader = BatchSlotLoader(dataset, batch_size=4, num_workers=0)
+    for _ in range(3):  # blocks of dropped epochs come back; kept batches must not change
+        got = _batches(loader)
+        _assert_same_batches(got, expected)
+
+
 def test_two_epochs_and_a_dropped_iterator_keep_batches_right():
     dataset = NumberedImages(17)
-    expected = _batches(BatchSlotLoader(dataset, batch_size=3, num_workers=0))
+    expected = _torch_batches(dataset, 3)
     loader = BatchSlotLoader(dataset, batch_size=3, num_workers=2)
     partial = iter(loader)
     next(partial)
@@ -64,7 +77,7 @@ def test_two_epochs_and_a_dropped_iterator_keep_batches_right():
 
 def test_torch_path_when_turned_off_or_not_the_default_collate():
     dataset = NumberedImages(9)
-    expected = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=0))
+    expected = _torch_batches(dataset, 4)
     off = BatchSlotLoader(dataset, batch_size=4, num_workers=2, reuse_batch_memory=False)
     assert not isinstance(iter(off), _SlotIterator)
     _assert_same_batches(_batches(off), expected)
@@ -93,7 +106,7 @@ def test_samples_that_do_not_stack_get_torchs_own_error():
 
 def test_persistent_workers_take_the_torch_path():
     loader = BatchSlotLoader(NumberedImages(8), batch_size=4, num_workers=1, persistent_workers=True)
-    expected = _batches(BatchSlotLoader(NumberedImages(8), batch_size=4, num_workers=0))
+    expected = _torch_batches(NumberedImages(8), 4)
     for _ in range(2):
         _assert_same_batches(_batches(loader), expected)
 
@@ -108,7 +121,7 @@ def test_yolox_dataloader_uses_slots():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="pin_memory needs CUDA")
 def test_pinned_batches_come_out_pinned_and_equal():
     dataset = NumberedImages(10)
-    expected = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=0))
+    expected = _torch_batches(dataset, 4)
     got = _batches(BatchSlotLoader(dataset, batch_size=4, num_workers=2, pin_memory=True))
     _assert_same_batches(got, expected)
     assert all(b[0].is_pinned() for b in got)

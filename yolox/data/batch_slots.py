@@ -8,9 +8,11 @@ writes its images into them again and again; the main process maps each slot onc
 batch out of it (or pins it, with ``pin_memory``) before handing it on, then frees the slot.
 
 The batches a user receives are ordinary tensors that nothing overwrites later: the copy is what
-makes the reuse safe. A semaphore per slot keeps a worker from writing a slot the main process
-has not yet copied. Anything other than the default collate, samples whose first element is not
-an array of one shape, and persistent workers take torch's usual path.
+makes the reuse safe. The copy, and with 0 workers the stacked batch itself, go into blocks of
+``yolox.data.recycled_memory``, which come back only once nothing references them. A semaphore
+per slot keeps a worker from writing a slot the main process has not yet copied. Anything other
+than the default collate, samples whose first element is not an array of one shape, and
+persistent workers take torch's usual path.
 """
 import multiprocessing
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -65,29 +67,33 @@ def _stackable(samples: Sequence[Any]) -> bool:
 
 
 class BatchSlotCollate:
-    """Worker-side collate: images into this worker's next slot, the rest by default collate.
+    """Collate: images into this worker's next slot, the rest by default collate. Called in the
+    loading process itself (0 workers), it stacks into a recycled block and returns the batch.
 
     ``free[w][k]`` is the semaphore of worker w's slot k: taken before writing it, released by
     the main process once the batch is copied out.
     """
 
-    def __init__(self, free: Sequence[Sequence[Any]]):
+    def __init__(self, free: Sequence[Sequence[Any]] = ()):
         self.free = free
         self._slots: Dict[int, torch.Tensor] = {}  # this worker's slot buffers, 1-d, shared memory
         self._count = 0
 
     def __call__(self, samples: List[Any]):
-        info = get_worker_info()
-        if info is None or not _stackable(samples):
+        if not _stackable(samples):
             return default_collate(samples)
         images = [torch.as_tensor(s[0]) for s in samples]
         rest = default_collate([tuple(s[1:]) for s in samples])
+        shape = (len(images),) + tuple(images[0].shape)
+        info = get_worker_info()
+        if info is None:
+            return [torch.stack(images, out=recycled_memory.empty(shape, images[0].dtype)), *rest]
         slot = self._count % len(self.free[info.id])
         self._count += 1
         lock = self.free[info.id][slot]
         lock.acquire()
         try:
-            out = self._slot_view(slot, (len(images),) + tuple(images[0].shape), images[0].dtype)
+            out = self._slot_view(slot, shape, images[0].dtype)
             torch.stack(images, out=out)
         except BaseException:
             lock.release()
@@ -156,22 +162,26 @@ class BatchSlotLoader(TorchDataLoader):
         super().__init__(dataset, *args, **kwargs)
         self.reuse_batch_memory = reuse_batch_memory
 
-    def _uses_slots(self) -> bool:
-        return (getattr(self, "reuse_batch_memory", False) and self.num_workers > 0
-                and not self.persistent_workers and self.collate_fn is default_collate)
+    def _reuses_memory(self) -> bool:
+        return (getattr(self, "reuse_batch_memory", False) and not self.persistent_workers
+                and self.collate_fn is default_collate)
 
     def _get_iterator(self):
-        if not self._uses_slots():
+        if not self._reuses_memory():
             return super()._get_iterator()
+        if self.num_workers == 0:
+            return self._iterator_collating_with(BatchSlotCollate())  # recycled blocks, this process
         context = self.multiprocessing_context or multiprocessing
         # One slot more than the batches a worker can have outstanding, so a worker never waits.
         slots = (self.prefetch_factor or 2) + 1
         free = [[context.Semaphore(1) for _ in range(slots)] for _ in range(self.num_workers)]
-        collate = self.collate_fn
-        self.collate_fn = BatchSlotCollate(free)  # the workers take their collate from here
-        try:
-            inner = super()._get_iterator()
-        finally:
-            self.collate_fn = collate
-        return _SlotIterator(inner, free)
+        return _SlotIterator(self._iterator_collating_with(BatchSlotCollate(free)), free)
 
+    def _iterator_collating_with(self, collate):
+        """torch's iterator built with ``collate`` (iterators and workers take it at construction)."""
+        original = self.collate_fn
+        self.collate_fn = collate
+        try:
+            return super()._get_iterator()
+        finally:
+            self.collate_fn = original
