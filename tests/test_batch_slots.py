@@ -42,17 +42,37 @@ def _assert_same_batches(got, expected):
                 assert all(torch.equal(a, b) for a, b in zip(gf, ef))
 
 
-def test_slot_batches_equal_torch_default_collate_and_survive_slot_reuse():
+def test_slot_batches_equal_torch_default_collate_and_slots_come_back():
     dataset = NumberedImages()
     expected = _torch_batches(dataset, 4)
     loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
-    iterator = iter(loader)
-    assert isinstance(iterator, _SlotIterator)
-    got = list(iterator)  # 6 batches kept alive: more than the 2 x 3 slots get reused
-    _assert_same_batches(got, expected)  # includes the short last batch (3 images)
-    assert got[-1][0].shape == (3, 3, 8, 10)
-    for b in got:  # private memory, not a view of a slot a worker writes again
-        assert not b[0].is_shared()
+    for _ in range(2):
+        iterator = iter(loader)
+        assert isinstance(iterator, _SlotIterator)
+        got = []
+        for batch in iterator:  # each batch dropped before the next: its slot comes back
+            got.append([field.clone() if isinstance(field, torch.Tensor) else field for field in batch])
+            del batch
+        _assert_same_batches(got, expected)  # includes the short last batch (3 images)
+        assert got[-1][0].shape == (3, 3, 8, 10)
+        assert iterator.lent == len(expected)  # every batch went through a slot
+        assert len(iterator._mapped) <= 2 * (loader.prefetch_factor + 2)
+
+
+def test_batches_kept_beyond_the_slots_are_never_overwritten():
+    dataset = NumberedImages()
+    expected = _torch_batches(dataset, 1)
+    iterator = iter(BatchSlotLoader(dataset, batch_size=1, num_workers=2))
+    got = list(iterator)  # 23 batches alive: more than the 2 x 4 slots
+    _assert_same_batches(got, expected)
+    assert 0 < iterator.lent < len(expected)  # the rest took torch's path instead of waiting
+    views = [b[0][0] for b in got]  # views and arrays keep a slot lent out as well
+    arrays = [b[0].numpy() for b in got]
+    del got
+    again = list(BatchSlotLoader(dataset, batch_size=1, num_workers=2))
+    _assert_same_batches(again, expected)
+    for i, (view, array) in enumerate(zip(views, arrays)):
+        assert torch.equal(view, expected[i][0][0]) and np.array_equal(array, expected[i][0].numpy())
 
 
 def test_without_workers_batches_equal_torchs_and_kept_ones_are_not_overwritten():

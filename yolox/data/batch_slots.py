@@ -4,17 +4,19 @@ torch's default collate, in a worker, stacks each batch into a newly created sha
 segment: for a batch of eight 640x640 float images that is 39 MB of pages the kernel must
 create, zero and fault in, every batch, which costs more than stacking itself (about 26 ms
 against 6 ms on a 2-core machine). Here each worker keeps a few slots per loader iterator and
-writes its images into them again and again; the main process maps each slot once and copies a
-batch out of it (or pins it, with ``pin_memory``) before handing it on, then frees the slot.
+writes its images into a free one; the main process maps each slot once.
 
-The batches a user receives are ordinary tensors that nothing overwrites later: the copy is what
-makes the reuse safe. The copy, and with 0 workers the stacked batch itself, go into blocks of
-``yolox.data.recycled_memory``, which come back only once nothing references them. A semaphore
-per slot keeps a worker from writing a slot the main process has not yet copied. Anything other
-than the default collate, samples whose first element is not an array of one shape, and
-persistent workers take torch's usual path.
+The main process lends the slot out as the batch's image tensor and takes it back only when
+nothing can reach it any more: the tensor wraps a numpy view of the slot, and a finalizer on that
+view frees the slot (torch keeps the view alive while any tensor, view or array of it lives). So
+a batch a user keeps is never overwritten. A worker that finds all its slots lent out uses
+torch's own path for that batch instead of waiting. With ``pin_memory`` the pinned copy frees
+the slot at once; with 0 workers batches are stacked into ``yolox.data.recycled_memory`` blocks.
+Anything other than the default collate, samples whose first element is not an array of one
+shape, and persistent workers take torch's usual path.
 """
 import multiprocessing
+import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -67,17 +69,16 @@ def _stackable(samples: Sequence[Any]) -> bool:
 
 
 class BatchSlotCollate:
-    """Collate: images into this worker's next slot, the rest by default collate. Called in the
-    loading process itself (0 workers), it stacks into a recycled block and returns the batch.
+    """Collate: images into a free slot of this worker, the rest by default collate. Called in
+    the loading process itself (0 workers), it stacks into a recycled block and returns the batch.
 
-    ``free[w][k]`` is the semaphore of worker w's slot k: taken before writing it, released by
-    the main process once the batch is copied out.
+    ``free[w][k]`` is the semaphore of worker w's slot k: taken (without waiting) before writing
+    it, released by the main process once the lent batch is gone.
     """
 
     def __init__(self, free: Sequence[Sequence[Any]] = ()):
         self.free = free
         self._slots: Dict[int, torch.Tensor] = {}  # this worker's slot buffers, 1-d, shared memory
-        self._count = 0
 
     def __call__(self, samples: List[Any]):
         if not _stackable(samples):
@@ -88,17 +89,22 @@ class BatchSlotCollate:
         info = get_worker_info()
         if info is None:
             return [torch.stack(images, out=recycled_memory.empty(shape, images[0].dtype)), *rest]
-        slot = self._count % len(self.free[info.id])
-        self._count += 1
-        lock = self.free[info.id][slot]
-        lock.acquire()
+        slot = self._take_free_slot(info.id)
+        if slot is None:  # the main process still holds every slot of this worker
+            return [default_collate(images), *rest]  # torch's own path: a fresh shared segment
         try:
             out = self._slot_view(slot, shape, images[0].dtype)
             torch.stack(images, out=out)
         except BaseException:
-            lock.release()
+            self.free[info.id][slot].release()
             raise
         return SlotBatch(images=out, rest=rest, worker=info.id, slot=slot)
+
+    def _take_free_slot(self, worker: int) -> Optional[int]:
+        for slot, lock in enumerate(self.free[worker]):
+            if lock.acquire(block=False):
+                return slot
+        return None
 
     def _slot_view(self, slot: int, shape: Tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """A view of the given shape over slot ``slot``, (re)allocated when too small or of another dtype."""
@@ -110,26 +116,28 @@ class BatchSlotCollate:
         return buf[:numel].view(shape)
 
 
-def _private_copy(images: torch.Tensor) -> torch.Tensor:
-    """A copy of images in this process's memory, in a recycled block (no fresh pages to fault
-    in). numpy copies on the calling thread: torch's parallel copy would take a second core
-    from the workers for a memory-bound job."""
-    out = recycled_memory.empty(tuple(images.shape), images.dtype)
+def _lend(images: torch.Tensor, give_back) -> torch.Tensor:
+    """images [B, ...] over a slot, as a tensor whose death calls ``give_back`` (see module doc)."""
     try:
-        np.copyto(out.numpy(), images.numpy())
-    except TypeError:  # dtypes numpy lacks (bfloat16)
+        view = images.numpy()
+    except TypeError:  # dtypes numpy lacks (bfloat16): a private copy, the slot is free at once
+        out = recycled_memory.empty(tuple(images.shape), images.dtype)
         out.copy_(images)
-    return out
+        give_back()
+        return out
+    weakref.finalize(view, give_back)
+    return torch.from_numpy(view)
 
 
 class _SlotIterator:
-    """Main-side iterator: copies each SlotBatch out of its slot, frees the slot, returns the
+    """Main-side iterator: lends each SlotBatch's slot out as its image tensor and returns the
     batch as default collate would ([images, *rest]); everything else passes through."""
 
     def __init__(self, inner, free: Sequence[Sequence[Any]]):
         self._inner = inner
         self._free = free
         self._mapped: Dict[Tuple[int, int], Any] = {}  # keeps each slot mapped in this process
+        self.lent = 0  # batches that came through a slot (the others took torch's path)
 
     def __iter__(self):
         return self
@@ -141,11 +149,15 @@ class _SlotIterator:
         batch = next(self._inner)
         if not isinstance(batch, SlotBatch):
             return batch
-        storage = batch.storage if batch.owned else batch.images.untyped_storage()
-        self._mapped[(batch.worker, batch.slot)] = storage
-        images = batch.images if batch.owned else _private_copy(batch.images)
-        self._free[batch.worker][batch.slot].release()
-        return [images, *batch.rest]
+        lock = self._free[batch.worker][batch.slot]
+        if batch.owned:  # a pinned copy: the slot is free now
+            self.lent += 1
+            self._mapped[(batch.worker, batch.slot)] = batch.storage
+            lock.release()
+            return [batch.images, *batch.rest]
+        self._mapped[(batch.worker, batch.slot)] = batch.images.untyped_storage()
+        self.lent += 1
+        return [_lend(batch.images, lock.release), *batch.rest]
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)  # torch iterator internals (workers, sampler state)
@@ -172,8 +184,8 @@ class BatchSlotLoader(TorchDataLoader):
         if self.num_workers == 0:
             return self._iterator_collating_with(BatchSlotCollate())  # recycled blocks, this process
         context = self.multiprocessing_context or multiprocessing
-        # One slot more than the batches a worker can have outstanding, so a worker never waits.
-        slots = (self.prefetch_factor or 2) + 1
+        # The batches a worker can have outstanding, plus two a training loop may still hold.
+        slots = (self.prefetch_factor or 2) + 2
         free = [[context.Semaphore(1) for _ in range(slots)] for _ in range(self.num_workers)]
         return _SlotIterator(self._iterator_collating_with(BatchSlotCollate(free)), free)
 
