@@ -14,8 +14,11 @@ and the best round.
     python benchmarks/data_pipeline.py --configs train-2 --batches 50 --repeats 5
     python benchmarks/data_pipeline.py --synthetic
     python benchmarks/data_pipeline.py --configs train-0 train-2 --cache ram
+    python benchmarks/data_pipeline.py --compare --repeats 5
 
-The machine may be shared: the load average before and after is printed next to the figures.
+``--compare`` adds a column measured with torch's own batch memory (``reuse_batch_memory=False``:
+a fresh shared-memory segment per batch from each worker), each in its own process right after
+the default one. The machine may be shared: the load average before and after is printed next to the figures.
 """
 import argparse
 import json
@@ -59,9 +62,11 @@ def prepare_data(root: Path, *, synthetic: bool) -> Dict[str, str]:
             "description": "200 synthetic 640x480 JPEG scenes (yolox.data.sample_scenes), up to 12 boxes/image"}
 
 
-def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Optional[str] = None):
+def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Optional[str] = None,
+                 reuse_batch_memory: bool = True):
     """The loader ``Exp`` builds: train = mosaic + MixUp + affine + HSV + flip, eval = letterbox;
-    ``cache`` ("ram" / "disk") is the training image cache (``--cache`` of tools/train.py)."""
+    ``cache`` ("ram" / "disk") is the training image cache (``--cache`` of tools/train.py);
+    ``reuse_batch_memory=False`` gives torch's own batch memory (``yolox.data.batch_slots``)."""
     from yolox.exp import Exp
 
     exp = Exp()
@@ -70,8 +75,11 @@ def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Option
     exp.data_num_workers = workers
     exp.seed = 0
     if kind == "train":
-        return exp.get_data_loader(batch_size=BATCH, is_distributed=False, cache_img=cache)
-    return exp.get_eval_loader(batch_size=BATCH, is_distributed=False)
+        loader = exp.get_data_loader(batch_size=BATCH, is_distributed=False, cache_img=cache)
+    else:
+        loader = exp.get_eval_loader(batch_size=BATCH, is_distributed=False)
+    loader.reuse_batch_memory = reuse_batch_memory
+    return loader
 
 
 def _train_rates(loader, *, warmup: int, batches: int, repeats: int) -> List[float]:
@@ -104,9 +112,9 @@ def _eval_rates(loader, *, warmup: int, repeats: int) -> List[float]:
 
 
 def measure(kind: str, *, workers: int, data: Dict[str, str], warmup: int, batches: int, repeats: int,
-            cache: Optional[str] = None) -> Dict[str, float]:
+            cache: Optional[str] = None, reuse_batch_memory: bool = True) -> Dict[str, float]:
     """{"img_s": median over rounds, "best_img_s", "load_1min" at the end} for one loader in this process."""
-    loader = build_loader(kind, workers=workers, data=data, cache=cache)
+    loader = build_loader(kind, workers=workers, data=data, cache=cache, reuse_batch_memory=reuse_batch_memory)
     if kind == "train":
         rates = _train_rates(loader, warmup=warmup, batches=batches, repeats=repeats)
     else:
@@ -114,11 +122,14 @@ def measure(kind: str, *, workers: int, data: Dict[str, str], warmup: int, batch
     return {"img_s": statistics.median(rates), "best_img_s": max(rates), "load_1min": os.getloadavg()[0]}
 
 
-def run_in_subprocess(name: str, args: argparse.Namespace, data: Dict[str, str]) -> Dict[str, float]:
+def run_in_subprocess(name: str, args: argparse.Namespace, data: Dict[str, str],
+                      reuse_batch_memory: bool = True) -> Dict[str, float]:
     cmd = [sys.executable, __file__, "--single", name, "--data", json.dumps(data), "--warmup", str(args.warmup),
            "--batches", str(args.batches), "--repeats", str(args.repeats)]
     if args.cache:
         cmd += ["--cache", args.cache]
+    if not reuse_batch_memory:
+        cmd += ["--torch-batches"]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return {"name": name, **json.loads(done.stdout.strip().splitlines()[-1])}
 
@@ -136,6 +147,8 @@ def print_table(rows: List[Dict[str, float]], *, args: argparse.Namespace, data:
           f"(load average before: {load_before}, after: {_load()})")
     columns = ["loader", "workers", "median (img/s)", "best (img/s)", "reference (img/s)", "speed-up (median)",
                f"target {TARGET_SPEEDUP}x", "load (1 min)"]
+    if args.compare:
+        columns.append("torch batch memory: median (img/s)")
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for r in rows:
@@ -144,6 +157,8 @@ def print_table(rows: List[Dict[str, float]], *, args: argparse.Namespace, data:
         speedup = r["img_s"] / ref
         cells = [kind, str(workers), f"{r['img_s']:.1f}", f"{r['best_img_s']:.1f}", f"{ref:.0f}", f"{speedup:.2f}x",
                  "met" if speedup >= TARGET_SPEEDUP else "not met", f"{r['load_1min']:.2f}"]
+        if args.compare:
+            cells.append(f"{r['torch_img_s']:.1f}")
         print("| " + " | ".join(cells) + " |")
 
 
@@ -156,19 +171,29 @@ def main() -> None:
     parser.add_argument("--cache", choices=("ram", "disk"), default=None,
                         help="training image cache (default none, as the reference figures)")
     parser.add_argument("--synthetic", action="store_true", help="generated scenes even when BCCD is present")
+    parser.add_argument("--compare", action="store_true",
+                        help="also measure each loader with torch's own batch memory (reuse_batch_memory=False), "
+                             "alternating with the default in fresh processes, for a side-by-side column")
+    parser.add_argument("--torch-batches", action="store_true", help=argparse.SUPPRESS)  # child process
     parser.add_argument("--single", default=None, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.single is not None:
         kind, workers = CONFIGS[args.single]
         result = measure(kind, workers=workers, data=json.loads(args.data), warmup=args.warmup,
-                         batches=args.batches, repeats=args.repeats, cache=args.cache)
+                         batches=args.batches, repeats=args.repeats, cache=args.cache,
+                         reuse_batch_memory=not args.torch_batches)
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="yolox_data_bench_") as tmp:
         data = prepare_data(Path(tmp), synthetic=args.synthetic)
         load_before = _load()
-        rows = [run_in_subprocess(name, args, data) for name in args.configs]
+        rows = []
+        for name in args.configs:
+            row = run_in_subprocess(name, args, data)
+            if args.compare:
+                row["torch_img_s"] = run_in_subprocess(name, args, data, reuse_batch_memory=False)["img_s"]
+            rows.append(row)
     print_table(rows, args=args, data=data, load_before=load_before)
 
 

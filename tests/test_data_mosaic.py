@@ -136,3 +136,37 @@ def test_mosaic_pads_exactly_where_no_tile_lands(tiny, monkeypatch):
         assert set(np.unique(img)) <= {0, 114, 255}
         padded += int((img == 114).all(axis=2).any())
     assert padded > 30  # most draws leave padding in view
+
+
+class SizedTinyDataset(TinyDataset):
+    """TinyDataset that tells its fitted image sizes (as DetectionDataset does) and counts reads."""
+
+    reads = 0
+
+    def resized_shape(self, index):
+        h, w = self.items[index][0].shape[:2]
+        r = min(self.input_dim[0] / h, self.input_dim[1] / w)
+        return int(h * r), int(w * r)
+
+    def pull_item(self, index):
+        SizedTinyDataset.reads += 1
+        return super().pull_item(index)
+
+
+def test_tiles_the_affine_cannot_show_are_not_decoded_and_nothing_else_changes():
+    zoomed = dict(degrees=10.0, translate=0.1, mosaic_scale=(0.5, 2.5), shear=2.0, mixup_scale=(0.5, 1.5))
+    plain = MosaicDetection(TinyDataset(), (64, 64), preproc=None, **zoomed)
+    sized = MosaicDetection(SizedTinyDataset(), (64, 64), preproc=None, **zoomed)
+    SizedTinyDataset.reads = 0
+    samples = 200
+    for seed in range(samples):
+        outputs = []
+        for mosaic in (plain, sized):
+            random.seed(seed)
+            np.random.seed(seed)
+            outputs.append(mosaic[seed % 6])
+        (img_a, targets_a, info_a, id_a), (img_b, targets_b, info_b, id_b) = outputs
+        np.testing.assert_array_equal(img_a, img_b)
+        np.testing.assert_array_equal(targets_a, targets_b)
+        assert (info_a, id_a) == (info_b, id_b)
+    assert SizedTinyDataset.reads < samples * 5 * 0.95  # 4 tiles + the MixUp image, some tiles skipped

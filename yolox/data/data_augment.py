@@ -17,7 +17,7 @@ from yolox.utils.boxes import xyxy_to_cxcywh
 
 __all__ = [
     "augment_hsv", "hflip", "get_aug_params", "get_affine_matrix", "affine_boxes", "warp_affine",
-    "random_affine", "preproc", "TrainTransform", "ValTransform",
+    "random_affine", "apply_affine", "source_window", "preproc", "TrainTransform", "ValTransform",
 ]
 
 Range = Union[float, Sequence[float]]
@@ -133,12 +133,30 @@ def random_affine(
     too thin are removed (see :func:`affine_boxes`).
     """
     M, _ = get_affine_matrix(target_size, degrees, translate, scales, shear, src_size=img.shape[1::-1])
+    return apply_affine(img, targets, M, target_size)
+
+
+def apply_affine(img: np.ndarray, targets: np.ndarray, M: np.ndarray,
+                 target_size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Warp img by M [2, 3] into target_size (width, height); targets [N, 5] xyxy + cls follow,
+    filtered as in :func:`affine_boxes`."""
     out = warp_affine(img, M, target_size)
     targets = np.asarray(targets, dtype=np.float32).reshape(-1, 5)
     if len(targets):
         boxes, keep = affine_boxes(targets[:, :4], M, target_size)
         targets = np.concatenate([boxes, targets[:, 4:5]], axis=1)[keep]
     return out, targets
+
+
+def source_window(M: np.ndarray, target_size: Tuple[int, int], margin: float = 2.0) -> Tuple[float, ...]:
+    """(x1, y1, x2, y2) in source pixels bounding all that warp_affine(M) shows in target_size
+    (width, height); ``margin`` covers the pixels bilinear interpolation reads around it."""
+    inverse = np.linalg.inv(np.vstack([M, [0.0, 0.0, 1.0]]))[:2]
+    w, h = target_size
+    corners = np.array([[0.0, 0.0], [w, 0.0], [0.0, h], [w, h]]) @ inverse[:, :2].T + inverse[:, 2]
+    x1, y1 = corners.min(axis=0) - margin
+    x2, y2 = corners.max(axis=0) + margin
+    return float(x1), float(y1), float(x2), float(y2)
 
 
 def preproc(img: np.ndarray, input_size: Tuple[int, int], swap: Tuple[int, int, int] = (2, 0, 1)):

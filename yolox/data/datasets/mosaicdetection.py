@@ -5,7 +5,7 @@ from typing import Callable, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..data_augment import PAD_VALUE, affine_boxes, random_affine, warp_affine
+from ..data_augment import PAD_VALUE, affine_boxes, apply_affine, get_affine_matrix, source_window, warp_affine
 from .datasets_wrapper import Dataset
 
 __all__ = ["MosaicDetection"]
@@ -31,6 +31,21 @@ def _fill_around(canvas: np.ndarray, area: Tuple[int, int, int, int], inner: Tup
     canvas[y2:ay2, ax1:ax2] = PAD_VALUE
     canvas[y1:y2, ax1:x1] = PAD_VALUE
     canvas[y1:y2, x2:ax2] = PAD_VALUE
+
+
+def _tile_rect(k: int, tile_hw: Tuple[int, int], centre_xy: Tuple[int, int], in_hw: Tuple[int, int]):
+    """(x0, y0, x1, y1, x2, y2): where tile k (0..3: top-left, top-right, bottom-left,
+    bottom-right of the centre) of size tile_hw starts on the 2h x 2w canvas, and the part of it
+    that lies on the canvas."""
+    (h, w), (xc, yc), (in_h, in_w) = tile_hw, centre_xy, in_hw
+    x0 = xc - w if k in (0, 2) else xc
+    y0 = yc - h if k in (0, 1) else yc
+    return x0, y0, max(x0, 0), max(y0, 0), min(x0 + w, 2 * in_w), min(y0 + h, 2 * in_h)
+
+
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether boxes a and b (x1, y1, x2, y2) share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 class MosaicDetection(Dataset):
@@ -104,21 +119,30 @@ class MosaicDetection(Dataset):
 
     def _mosaic(self, idx: int):
         """(img [h, w, 3] uint8, targets [N, 5], img_id of ``idx``): 4 tiles around a random
-        centre of a 2h x 2w canvas, then one random affine down to the input size."""
+        centre of a 2h x 2w canvas, then one random affine down to the input size.
+
+        The affine is drawn first, so a tile it would not show at all is not even decoded (when
+        the wrapped dataset knows its image sizes, ``resized_shape``); its boxes would all be
+        dropped anyway, and the random draws are the same as in decoding order."""
         in_h, in_w = self._dataset.input_dim
         yc, xc = int(random.uniform(0.5 * in_h, 1.5 * in_h)), int(random.uniform(0.5 * in_w, 1.5 * in_w))
         indices = [idx] + [random.randint(0, len(self._dataset) - 1) for _ in range(3)]
+        M, _ = get_affine_matrix((in_w, in_h), self.degrees, self.translate, self.scale, self.shear,
+                                 src_size=(2 * in_w, 2 * in_h))
+        seen = source_window(M, (in_w, in_h))
         canvas = np.empty((2 * in_h, 2 * in_w, 3), dtype=np.uint8)
         quadrants = [(0, 0, xc, yc), (xc, 0, 2 * in_w, yc), (0, yc, xc, 2 * in_h), (xc, yc, 2 * in_w, 2 * in_h)]
         all_labels, first_id = [], None
         for k, index in enumerate(indices):
+            known_hw = self._fitted_shape(index, (in_h, in_w)) if k else None  # tile 0 names the sample
+            if known_hw is not None and not _overlaps(_tile_rect(k, known_hw, (xc, yc), (in_h, in_w))[2:], seen):
+                qx1, qy1, qx2, qy2 = quadrants[k]
+                canvas[qy1:qy2, qx1:qx2] = PAD_VALUE
+                continue
             img, labels, _, img_id = self._dataset.pull_item(index)
             first_id = img_id if k == 0 else first_id
             img, r = _fit(img, (in_h, in_w))
-            h, w = img.shape[:2]
-            x0 = xc - w if k in (0, 2) else xc  # tiles 0..3: top-left, top-right, bottom-left, bottom-right
-            y0 = yc - h if k in (0, 1) else yc
-            x1, y1, x2, y2 = max(x0, 0), max(y0, 0), min(x0 + w, 2 * in_w), min(y0 + h, 2 * in_h)
+            x0, y0, x1, y1, x2, y2 = _tile_rect(k, img.shape[:2], (xc, yc), (in_h, in_w))
             canvas[y1:y2, x1:x2] = img[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
             _fill_around(canvas, quadrants[k], (x1, y1, x2, y2))  # each tile stays in its quadrant
             placed = labels.astype(np.float32, copy=True)
@@ -126,9 +150,18 @@ class MosaicDetection(Dataset):
             all_labels.append(placed)
         labels = np.concatenate(all_labels, axis=0)
         labels = labels[(labels[:, 2] > labels[:, 0]) & (labels[:, 3] > labels[:, 1])]
-        img, labels = random_affine(canvas, labels, target_size=(in_w, in_h), degrees=self.degrees,
-                                    translate=self.translate, scales=self.scale, shear=self.shear)
+        img, labels = apply_affine(canvas, labels, M, (in_w, in_h))
         return img, labels, first_id
+
+    def _fitted_shape(self, index: int, size_hw: Tuple[int, int]) -> Optional[Tuple[int, int]]:
+        """(h, w) that ``_fit(pull_item(index)[0], size_hw)`` will have, without decoding; None when
+        the wrapped dataset cannot tell."""
+        shape_of = getattr(self._dataset, "resized_shape", None)
+        if shape_of is None:
+            return None
+        h, w = shape_of(index)
+        r = min(size_hw[0] / h, size_hw[1] / w)
+        return int(h * r), int(w * r)
 
     def _mixup_index(self) -> Optional[int]:
         for _ in range(_MIXUP_TRIES):
