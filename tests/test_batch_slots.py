@@ -75,15 +75,6 @@ def test_batches_kept_beyond_the_slots_are_never_overwritten():
         assert torch.equal(view, expected[i][0][0]) and np.array_equal(array, expected[i][0].numpy())
 
 
-def test_without_workers_batches_equal_torchs_and_kept_ones_are_not_overwritten():
-    dataset = NumberedImages()
-    expected = _torch_batches(dataset, 4)
-    loader = BatchSlotLoader(dataset, batch_size=4, num_workers=0)
-    for _ in range(3):  # blocks of dropped epochs come back; kept batches must not change
-        got = _batches(loader)
-        _assert_same_batches(got, expected)
-
-
 def test_two_epochs_and_a_dropped_iterator_keep_batches_right():
     dataset = NumberedImages(17)
     expected = _torch_batches(dataset, 3)
@@ -107,6 +98,7 @@ def test_torch_path_when_turned_off_or_not_the_default_collate():
 
     custom = BatchSlotLoader(dataset, batch_size=4, num_workers=2, collate_fn=first_fields)
     assert not isinstance(iter(custom), _SlotIterator)
+    assert not isinstance(iter(BatchSlotLoader(dataset, batch_size=4)), _SlotIterator)  # 0 workers
     assert _batches(custom) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
 
 
@@ -146,3 +138,17 @@ def test_pinned_batches_come_out_pinned_and_equal():
     _assert_same_batches(got, expected)
     assert all(b[0].is_pinned() for b in got)
     assert not any(isinstance(b, SlotBatch) for b in got)
+
+
+class HalfImages(Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return torch.full((2, 3), float(i), dtype=torch.bfloat16), i
+
+
+def test_dtypes_numpy_lacks_are_copied_out_of_their_slot():
+    got = _batches(BatchSlotLoader(HalfImages(), batch_size=2, num_workers=2))
+    _assert_same_batches(got, _torch_batches(HalfImages(), 2))
+    assert all(b[0].dtype == torch.bfloat16 for b in got)

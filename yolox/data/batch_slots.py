@@ -11,9 +11,8 @@ nothing can reach it any more: the tensor wraps a numpy view of the slot, and a 
 view frees the slot (torch keeps the view alive while any tensor, view or array of it lives). So
 a batch a user keeps is never overwritten. A worker that finds all its slots lent out uses
 torch's own path for that batch instead of waiting. With ``pin_memory`` the pinned copy frees
-the slot at once; with 0 workers batches are stacked into ``yolox.data.recycled_memory`` blocks.
-Anything other than the default collate, samples whose first element is not an array of one
-shape, and persistent workers take torch's usual path.
+the slot at once. Anything other than the default collate, samples whose first element is not
+an array of one shape, 0 workers and persistent workers take torch's usual path.
 """
 import multiprocessing
 import weakref
@@ -24,8 +23,6 @@ import torch
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import get_worker_info
 from torch.utils.data._utils.collate import default_collate
-
-from . import recycled_memory
 
 __all__ = ["BatchSlotLoader", "BatchSlotCollate", "SlotBatch"]
 
@@ -69,8 +66,7 @@ def _stackable(samples: Sequence[Any]) -> bool:
 
 
 class BatchSlotCollate:
-    """Collate: images into a free slot of this worker, the rest by default collate. Called in
-    the loading process itself (0 workers), it stacks into a recycled block and returns the batch.
+    """Worker-side collate: images into a free slot of this worker, the rest by default collate.
 
     ``free[w][k]`` is the semaphore of worker w's slot k: taken (without waiting) before writing
     it, released by the main process once the lent batch is gone.
@@ -87,10 +83,8 @@ class BatchSlotCollate:
         rest = default_collate([tuple(s[1:]) for s in samples])
         shape = (len(images),) + tuple(images[0].shape)
         info = get_worker_info()
-        if info is None:
-            return [torch.stack(images, out=recycled_memory.empty(shape, images[0].dtype)), *rest]
-        slot = self._take_free_slot(info.id)
-        if slot is None:  # the main process still holds every slot of this worker
+        slot = None if info is None else self._take_free_slot(info.id)
+        if slot is None:  # not in a worker, or the main process still holds every slot of this one
             return [default_collate(images), *rest]  # torch's own path: a fresh shared segment
         try:
             out = self._slot_view(slot, shape, images[0].dtype)
@@ -121,8 +115,7 @@ def _lend(images: torch.Tensor, give_back) -> torch.Tensor:
     try:
         view = images.numpy()
     except TypeError:  # dtypes numpy lacks (bfloat16): a private copy, the slot is free at once
-        out = recycled_memory.empty(tuple(images.shape), images.dtype)
-        out.copy_(images)
+        out = images.clone()
         give_back()
         return out
     weakref.finalize(view, give_back)
@@ -174,19 +167,17 @@ class BatchSlotLoader(TorchDataLoader):
         super().__init__(dataset, *args, **kwargs)
         self.reuse_batch_memory = reuse_batch_memory
 
-    def _reuses_memory(self) -> bool:
-        return (getattr(self, "reuse_batch_memory", False) and not self.persistent_workers
-                and self.collate_fn is default_collate)
+    def _uses_slots(self) -> bool:
+        return (getattr(self, "reuse_batch_memory", False) and self.num_workers > 0
+                and not self.persistent_workers and self.collate_fn is default_collate)
 
     def _get_iterator(self):
-        if not self._reuses_memory():
+        if not self._uses_slots():
             return super()._get_iterator()
-        if self.num_workers == 0:
-            return self._iterator_collating_with(BatchSlotCollate())  # recycled blocks, this process
         context = self.multiprocessing_context or multiprocessing
         # The batches a worker can have outstanding, plus two a training loop may still hold.
         slots = (self.prefetch_factor or 2) + 2
-        free = [[context.Semaphore(1) for _ in range(slots)] for _ in range(self.num_workers)]
+        free = [[context.BoundedSemaphore(1) for _ in range(slots)] for _ in range(self.num_workers)]
         return _SlotIterator(self._iterator_collating_with(BatchSlotCollate(free)), free)
 
     def _iterator_collating_with(self, collate):
