@@ -152,3 +152,31 @@ def test_dtypes_numpy_lacks_are_copied_out_of_their_slot():
     got = _batches(BatchSlotLoader(HalfImages(), batch_size=2, num_workers=2))
     _assert_same_batches(got, _torch_batches(HalfImages(), 2))
     assert all(b[0].dtype == torch.bfloat16 for b in got)
+
+
+def test_main_side_frees_a_pinned_slot_at_once_and_a_lent_one_when_its_batch_dies():
+    import gc
+    import multiprocessing
+
+    locks = [multiprocessing.BoundedSemaphore(1) for _ in range(2)]
+    for lock in locks:
+        lock.acquire()  # both slots written by worker 0
+    images = torch.arange(6.0).reshape(1, 2, 3)
+    inner = iter([
+        SlotBatch(images=images.clone(), rest=[torch.tensor([7])], worker=0, slot=0, owned=True,
+                  storage=images.untyped_storage()),  # what the pin-memory thread hands on
+        SlotBatch(images=images, rest=[torch.tensor([8])], worker=0, slot=1),
+    ])
+    iterator = _SlotIterator(inner, [locks])
+    pinned = next(iterator)
+    assert torch.equal(pinned[0], images) and pinned[1].item() == 7
+    assert locks[0].acquire(block=False)  # free again at once
+    lent = next(iterator)
+    view = lent[0][0]
+    del lent
+    gc.collect()
+    assert not locks[1].acquire(block=False)  # a view still reaches the slot
+    del view
+    gc.collect()
+    assert locks[1].acquire(block=False)
+    assert iterator.lent == 2
