@@ -116,6 +116,13 @@ def test_samples_that_do_not_stack_get_torchs_own_error():
         _batches(loader)
 
 
+def test_the_environment_can_turn_slots_off(monkeypatch):
+    monkeypatch.setenv("YOLOX_BATCH_SLOTS", "0")
+    assert not isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), _SlotIterator)
+    monkeypatch.setenv("YOLOX_BATCH_SLOTS", "1")
+    assert isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), _SlotIterator)
+
+
 def test_persistent_workers_take_the_torch_path():
     loader = BatchSlotLoader(NumberedImages(8), batch_size=4, num_workers=1, persistent_workers=True)
     expected = _torch_batches(NumberedImages(8), 4)

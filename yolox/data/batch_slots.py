@@ -15,6 +15,7 @@ the slot at once. Anything other than the default collate, samples whose first e
 an array of one shape, 0 workers and persistent workers take torch's usual path.
 """
 import multiprocessing
+import os
 import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -159,12 +160,15 @@ class _SlotIterator:
 class BatchSlotLoader(TorchDataLoader):
     """torch DataLoader whose workers reuse shared-memory batch slots (see the module doc).
 
-    Same arguments as torch's, plus ``reuse_batch_memory`` (default True) to turn it off. The
-    batches are the ones torch's default collate gives, value for value.
+    Same arguments as torch's, plus ``reuse_batch_memory``: False turns the slots off; the
+    default (None) follows the environment, off when ``YOLOX_BATCH_SLOTS=0``. The batches are the
+    ones torch's default collate gives, value for value.
     """
 
-    def __init__(self, dataset, *args, reuse_batch_memory: bool = True, **kwargs):
+    def __init__(self, dataset, *args, reuse_batch_memory: Optional[bool] = None, **kwargs):
         super().__init__(dataset, *args, **kwargs)
+        if reuse_batch_memory is None:
+            reuse_batch_memory = os.environ.get("YOLOX_BATCH_SLOTS", "1") != "0"
         self.reuse_batch_memory = reuse_batch_memory
 
     def _uses_slots(self) -> bool:
