@@ -63,10 +63,11 @@ def prepare_data(root: Path, *, synthetic: bool) -> Dict[str, str]:
 
 
 def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Optional[str] = None,
-                 reuse_batch_memory: bool = True):
+                 reuse_batch_memory: Optional[bool] = None):
     """The loader ``Exp`` builds: train = mosaic + MixUp + affine + HSV + flip, eval = letterbox;
     ``cache`` ("ram" / "disk") is the training image cache (``--cache`` of tools/train.py);
-    ``reuse_batch_memory=False`` gives torch's own batch memory (``yolox.data.batch_slots``)."""
+    ``reuse_batch_memory=False`` gives torch's own batch memory (``yolox.data.batch_slots``; None:
+    the loader's default, which follows ``YOLOX_BATCH_SLOTS``)."""
     from yolox.exp import Exp
 
     exp = Exp()
@@ -78,7 +79,8 @@ def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Option
         loader = exp.get_data_loader(batch_size=BATCH, is_distributed=False, cache_img=cache)
     else:
         loader = exp.get_eval_loader(batch_size=BATCH, is_distributed=False)
-    loader.reuse_batch_memory = reuse_batch_memory
+    if reuse_batch_memory is not None:
+        loader.reuse_batch_memory = reuse_batch_memory
     return loader
 
 
@@ -112,7 +114,7 @@ def _eval_rates(loader, *, warmup: int, repeats: int) -> List[float]:
 
 
 def measure(kind: str, *, workers: int, data: Dict[str, str], warmup: int, batches: int, repeats: int,
-            cache: Optional[str] = None, reuse_batch_memory: bool = True) -> Dict[str, float]:
+            cache: Optional[str] = None, reuse_batch_memory: Optional[bool] = None) -> Dict[str, float]:
     """{"img_s": median over rounds, "best_img_s", "load_1min" at the end} for one loader in this process."""
     loader = build_loader(kind, workers=workers, data=data, cache=cache, reuse_batch_memory=reuse_batch_memory)
     if kind == "train":
@@ -182,7 +184,7 @@ def main() -> None:
         kind, workers = CONFIGS[args.single]
         result = measure(kind, workers=workers, data=json.loads(args.data), warmup=args.warmup,
                          batches=args.batches, repeats=args.repeats, cache=args.cache,
-                         reuse_batch_memory=not args.torch_batches)
+                         reuse_batch_memory=False if args.torch_batches else None)
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="yolox_data_bench_") as tmp:

@@ -73,7 +73,7 @@ class BatchSlotCollate:
     it, released by the main process once the lent batch is gone.
     """
 
-    def __init__(self, free: Sequence[Sequence[Any]] = ()):
+    def __init__(self, free: Sequence[Sequence[Any]]):
         self.free = free
         self._slots: Dict[int, torch.Tensor] = {}  # this worker's slot buffers, 1-d, shared memory
 
@@ -144,13 +144,11 @@ class _SlotIterator:
         if not isinstance(batch, SlotBatch):
             return batch
         lock = self._free[batch.worker][batch.slot]
+        self._mapped[(batch.worker, batch.slot)] = batch.storage if batch.owned else batch.images.untyped_storage()
+        self.lent += 1
         if batch.owned:  # a pinned copy: the slot is free now
-            self.lent += 1
-            self._mapped[(batch.worker, batch.slot)] = batch.storage
             lock.release()
             return [batch.images, *batch.rest]
-        self._mapped[(batch.worker, batch.slot)] = batch.images.untyped_storage()
-        self.lent += 1
         return [_lend(batch.images, lock.release), *batch.rest]
 
     def __getattr__(self, name: str):

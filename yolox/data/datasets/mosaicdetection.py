@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from ..data_augment import PAD_VALUE, affine_boxes, apply_affine, get_affine_matrix, source_window, warp_affine
+from ..image_io import resize_keep_ratio, resize_ratio
 from .datasets_wrapper import Dataset
 
 __all__ = ["MosaicDetection"]
@@ -14,12 +15,8 @@ _MIXUP_TRIES = 10  # random draws to find an image with boxes for MixUp before g
 
 
 def _fit(img: np.ndarray, size_hw: Tuple[int, int]) -> Tuple[np.ndarray, float]:
-    """Resize img to fit size_hw with its ratio kept (no copy when it already does)."""
-    r = min(size_hw[0] / img.shape[0], size_hw[1] / img.shape[1])
-    new_w, new_h = int(img.shape[1] * r), int(img.shape[0] * r)
-    if (new_h, new_w) == img.shape[:2]:
-        return img, r
-    return cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_LINEAR), r
+    """Resize img to fit size_hw with its ratio kept (no copy when it already does); and the ratio."""
+    return resize_keep_ratio(img, size_hw), resize_ratio(img.shape[:2], size_hw)
 
 
 def _fill_around(canvas: np.ndarray, area: Tuple[int, int, int, int], inner: Tuple[int, int, int, int]) -> None:
@@ -160,7 +157,7 @@ class MosaicDetection(Dataset):
         if shape_of is None:
             return None
         h, w = shape_of(index)
-        r = min(size_hw[0] / h, size_hw[1] / w)
+        r = resize_ratio((h, w), size_hw)
         return int(h * r), int(w * r)
 
     def _mixup_index(self) -> Optional[int]:
