@@ -129,6 +129,17 @@ def test_missing_coco_stops_with_the_expected_tree(tmp_path, capsys, monkeypatch
     assert not (tmp_path / "YOLOX_outputs").exists()  # stopped before the run began
 
 
+def test_sample_experiment_makes_its_data_before_the_annotation_check(tmp_path, monkeypatch):
+    """The README's main command on a fresh clone: no datasets/sample yet."""
+    from yolox.core.run import check_train_data
+    from yolox.exp import get_exp
+
+    monkeypatch.chdir(tmp_path)
+    exp = get_exp(str(REPO_ROOT / "exps" / "example" / "yolox_nano_sample.py"))
+    check_train_data(exp)  # raised DatasetNotFoundError before the sample data existed
+    assert (tmp_path / "datasets" / "sample" / "annotations" / "instances_train2017.json").is_file()
+
+
 def test_batch_size_defaults_to_the_experiments(tmp_path):
     tool = load_train_tool()
     exp_file = write_exp(tmp_path / "b.py", data_dir=tmp_path, output_dir=tmp_path / "out",

@@ -38,10 +38,13 @@ class Exp(BaseExp):
         self.basic_lr_per_img = 0.04 / 64.0
         self.data_num_workers = 2
 
-    def get_dataset(self, *args, **kwargs):
+    def prepare_data(self):
         ensure_sample_dataset(self.data_dir)
+
+    def get_dataset(self, *args, **kwargs):
+        self.prepare_data()
         return super().get_dataset(*args, **kwargs)
 
     def get_eval_dataset(self, *args, **kwargs):
-        ensure_sample_dataset(self.data_dir)
+        self.prepare_data()
         return super().get_eval_dataset(*args, **kwargs)

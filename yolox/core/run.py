@@ -27,10 +27,14 @@ def build_exp(args: Namespace):
 
 def check_train_data(exp) -> None:
     """Fail before any process starts when a COCO experiment's training annotation is missing
-    (DatasetNotFoundError says where it should be); other formats are checked as they load."""
+    (DatasetNotFoundError says where it should be), once the experiment has had the chance to
+    make its data (``prepare_data``); other formats are checked as they load."""
     from yolox.data.datasets import dataset_format
     from yolox.data.datasets.coco import require_coco_annotation
 
+    prepare = getattr(exp, "prepare_data", None)  # experiments on BaseExp alone lack it
+    if prepare is not None:
+        prepare()
     ann = exp.train_ann
     if dataset_format(ann) == "coco":
         require_coco_annotation(exp.data_dir, ann, getattr(exp, "train_img_dir", None) or "train2017")

@@ -99,6 +99,11 @@ class Exp(BaseExp):
         return self.model
 
     # ------------------------------------------------------------------ data
+    def prepare_data(self) -> None:
+        """Make the data available before anything reads it; tools/train.py calls it before
+        checking the training annotation. Nothing to do here; the sample experiment generates
+        its scenes on first use."""
+
     def get_dataset(self, cache: bool = False, cache_type: str = "ram"):
         """The training dataset, without mosaic: ``train_ann`` under ``data_dir``.
 
