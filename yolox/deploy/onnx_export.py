@@ -2,7 +2,7 @@
 
 Uses PyTorch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``): it needs
 nothing beyond ``onnx`` and works offline, where the newer torch.export-based one also needs
-onnxscript. Simplification uses onnxsim if installed, else onnxslim, else is skipped.
+onnxscript. Simplification uses onnxslim (pure Python, in requirements.txt).
 """
 import io
 import warnings
@@ -60,26 +60,11 @@ def export_onnx(model: nn.Module, output_path: Union[str, Path], settings: OnnxE
 
 
 def simplify_onnx(data: bytes) -> bytes:
-    """The serialized model after constant folding and graph clean-up, or unchanged when neither
-    onnxsim nor onnxslim is installed."""
+    """The serialized model after onnxslim's constant folding and graph clean-up (same outputs)."""
     import onnx
+    import onnxslim
 
-    model = onnx.load_from_string(data)
-    try:
-        from onnxsim import simplify
-    except ImportError:
-        simplify = None
-    if simplify is not None:
-        simplified, ok = simplify(model)
-        if not ok:
-            raise RuntimeError("onnxsim could not validate the simplified model; export with --no-onnxsim")
-        return simplified.SerializeToString()
-    try:
-        import onnxslim
-    except ImportError:
-        logger.warning("neither onnxsim nor onnxslim is installed: the ONNX graph is not simplified")
-        return data
-    return onnxslim.slim(model).SerializeToString()
+    return onnxslim.slim(onnx.load_from_string(data)).SerializeToString()
 
 
 def run_onnxruntime(path: Union[str, Path], images: np.ndarray, input_name: Optional[str] = None) -> np.ndarray:
