@@ -137,7 +137,7 @@ def test_yolox_dataloader_uses_slots():
     assert isinstance(iter(loader), _SlotIterator)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="pin_memory needs CUDA")
+@pytest.mark.cuda
 def test_pinned_batches_come_out_pinned_and_equal():
     dataset = NumberedImages(10)
     expected = _torch_batches(dataset, 4)

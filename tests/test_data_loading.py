@@ -125,7 +125,7 @@ def test_resize_batch_scales_images_and_labels():
     assert same is images and torch.equal(unchanged, targets)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_prefetcher_moves_batches_to_the_gpu():
     batches = [(torch.ones(2, 3), torch.zeros(2, 5), None, None)]
     inputs, targets = DataPrefetcher(batches).next()
