@@ -1,6 +1,7 @@
 """Smoke run of the README's workflow with the real tools, as a new user types them, at tiny sizes:
 make the sample data, train the sample experiment 2 epochs, evaluate, resume 1 more epoch,
 export ONNX, draw the detections of one image. Each step asserts on what it leaves behind."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ def _overrides(workdir: Path, max_epoch: int) -> list:
     return ["data_dir", workdir / "sample", "output_dir", workdir / "out", "width", "0.125",
             "input_size", "128,128", "test_size", "128,128", "multiscale_range", "0", "max_epoch", max_epoch,
             "warmup_epochs", "1", "no_aug_epochs", "1", "eval_interval", "1", "print_interval", "2",
-            "data_num_workers", "0"]
+            "data_num_workers", "0", "test_conf", "0"]
 
 
 def test_sample_workflow_end_to_end(workdir):
@@ -57,13 +58,15 @@ def test_sample_workflow_end_to_end(workdir):
     assert "epoch: 2/2, iter: 4/4" in log and log.count("AP50:95 ") >= 2
     assert all(torch.isfinite(v).all() for v in latest["model"].values() if v.is_floating_point())
 
-    # 3. evaluate the best checkpoint
-    # --conf 0: two tiny epochs score below the default threshold, and every box gets scored
-    out = _tool("eval.py", "-f", EXP, "-c", run_dir / "best_ckpt.pth", "-b", 4, "--conf", 0, *_overrides(workdir, 2),
-                cwd=workdir)
-    assert "Average Precision  (AP) @[ IoU=0.50:0.95" in out
+    # 3. evaluate the best checkpoint: the AP training chose it by, and a time per image over the 4 images
+    # (test_conf 0 in training and here: two tiny epochs score below the default threshold)
+    out = _tool("eval.py", "-f", EXP, "-c", run_dir / "best_ckpt.pth", "-b", 4, *_overrides(workdir, 2), cwd=workdir)
+    ap50_95 = re.search(r"Average Precision  \(AP\) @\[ IoU=0.50:0.95 \| area=   all \| maxDets=100 \] = (-?[\d.]+)", out)
+    assert ap50_95, out[-3000:]
+    assert float(ap50_95.group(1)) == pytest.approx(_ckpt(run_dir / "best_ckpt.pth")["best_ap"], abs=6e-4)
     assert "circle" in out  # the per-class table names the sample classes
-    assert "ms" in out and "inference" in out.lower()
+    timing = re.search(r"Average forward time: ([\d.]+) ms, Average NMS time: ([\d.]+) ms.*per image, (\d+) images", out)
+    assert timing and float(timing.group(1)) > 0 and float(timing.group(2)) > 0 and timing.group(3) == "4", out[-3000:]
 
     # 4. resume for one more epoch
     out = _tool("train.py", "-f", EXP, "-b", 4, "--resume", *_overrides(workdir, 3), cwd=workdir)

@@ -1,7 +1,10 @@
 """The seed API ``YOLOXLoss``: the classic reference cases, rearranged to its layout, give the
 reference losses (it is an adapter over the same criterion), plus its input checks."""
+import math
+
 import pytest
 import torch
+from torchvision.ops import box_iou, generalized_box_iou
 
 from _loss_fixtures import CASE_NAMES, clone_outputs, load_case
 from yolox.models import DetectionTargets, YOLOXLoss
@@ -73,16 +76,37 @@ def test_disjoint_predictions_and_contested_anchors_stay_well_defined():
     assert int(assignment.multi_gt_anchors[0]) > 0  # both GTs picked some anchor ...
     fg = assignment.fg_mask[0]
     assert torch.equal(fg, assignment.matched_gt_inds[0] >= 0)  # ... which went to exactly one
-    assert (assignment.matched_ious[0][fg] >= 0).all()
+    decoded = criterion.decode(outputs)
+    matched_gt = gt_boxes[0][assignment.matched_gt_inds[0][fg]]
+    matched_pred = cxcywh_to_xyxy(decoded.boxes[0][fg])
+    plain_iou = box_iou(matched_gt, matched_pred).diag()
+    assert not torch.allclose(plain_iou, generalized_box_iou(matched_gt, matched_pred).diag())
+    torch.testing.assert_close(assignment.matched_ious[0][fg], plain_iou, rtol=1e-5, atol=1e-6)
 
 
 def test_image_without_boxes_is_an_empty_tensor():
+    """An image given as a [0, 4] tensor: no foreground, no box or class loss, and its anchors all count
+    as background for objectness (zero logits: ln 2 each, over the batch's foreground count)."""
     outputs = [torch.zeros(2, 5 + 1, 64 // s, 64 // s) for s in (8, 16, 32)]
     gt_boxes = [torch.zeros(0, 4), torch.tensor([[8.0, 8.0, 40.0, 40.0]])]
     gt_labels = [torch.zeros(0, dtype=torch.long), torch.tensor([0])]
-    out = YOLOXLoss(1)([o[:, 5:] for o in outputs], [o[:, :4] for o in outputs], [o[:, 4:5] for o in outputs],
-                       gt_boxes, gt_labels)
-    assert float(out["loss_bbox"]) > 0
+
+    def losses(maps, boxes, labels):
+        return YOLOXLoss(1)([o[:, 5:] for o in maps], [o[:, :4] for o in maps], [o[:, 4:5] for o in maps],
+                            boxes, labels)
+
+    both = losses(outputs, gt_boxes, gt_labels)
+    alone = losses([o[1:] for o in outputs], gt_boxes[1:], gt_labels[1:])
+    criterion = YOLOXLoss(1).criterion
+    assignment = criterion.assign(criterion.decode(outputs), DetectionTargets.from_xyxy_lists(gt_boxes, gt_labels))
+    assert not assignment.fg_mask[0].any() and (assignment.matched_gt_inds[0] == -1).all()
+    num_fg = int(assignment.fg_mask.sum())
+    assert num_fg > 0
+    anchors = sum((64 // s) ** 2 for s in (8, 16, 32))
+    assert float(both["loss_bbox"]) == pytest.approx(float(alone["loss_bbox"]), rel=1e-6)
+    assert float(both["loss_cls"]) == pytest.approx(float(alone["loss_cls"]), rel=1e-6)
+    assert float(both["loss_obj"]) == pytest.approx(float(alone["loss_obj"]) + anchors * math.log(2) / num_fg,
+                                                    rel=1e-5)
 
 
 def test_input_errors_name_the_problem():
