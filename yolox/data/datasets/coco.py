@@ -3,7 +3,7 @@ import os
 from typing import Callable, Optional, Tuple
 
 from ..errors import DatasetNotFoundError, missing_coco_message
-from .coco_format import coco_records, load_coco_json
+from .coco_json import coco_records, load_coco_json
 from .coco_view import coco_from_dict
 from .detection import DetectionDataset, get_yolox_datadir
 
