@@ -63,6 +63,7 @@ def get_affine_matrix(
     translate: float = 0.1,
     scales: Range = 0.1,
     shear: Range = 10,
+    *,
     src_size: Tuple[int, int] = None,
 ) -> Tuple[np.ndarray, float]:
     """Random [2, 3] matrix (continuous pixel coordinates) and its scale.
@@ -87,7 +88,7 @@ def get_affine_matrix(
 
 
 def affine_boxes(
-    boxes: np.ndarray, M: np.ndarray, out_wh: Tuple[int, int],
+    boxes: np.ndarray, M: np.ndarray, out_wh: Tuple[int, int], *,
     wh_thr: float = 2.0, ar_thr: float = 20.0, area_thr: float = 0.2,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Map boxes [N, 4] xyxy by M [2, 3] through their corners; clip to the output.
