@@ -70,7 +70,6 @@ class DetectionDataset(Dataset):
         self.img_size = tuple(img_size)
         self.preproc = preproc
         self.class_names = tuple(class_names)
-        self._classes = self.class_names
         self.class_ids = [int(c) for c in class_ids]
         self.skip_bad_images = skip_bad_images
         self.records = self._drop_missing_files(records)
