@@ -14,16 +14,19 @@ torch's own path for that batch instead of waiting. With ``pin_memory`` the pinn
 the slot at once. Anything other than the default collate, samples whose first element is not
 an array of one shape, 0 workers and persistent workers take torch's usual path.
 """
+import functools
 import multiprocessing
 import os
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import get_worker_info
 from torch.utils.data._utils.collate import default_collate
+
+from yolox.utils.allocator import raise_malloc_thresholds
 
 __all__ = ["BatchSlotLoader", "BatchSlotCollate", "SlotBatch"]
 
@@ -155,6 +158,14 @@ class _SlotIterator:
         return getattr(self._inner, name)  # torch iterator internals (workers, sampler state)
 
 
+def _start_worker(user_init: Optional[Callable[[int], None]], worker_id: int) -> None:
+    """A loader worker's first call: malloc tuning (a forked worker already has it, a spawned one
+    does not), then the loader's own ``worker_init_fn``."""
+    raise_malloc_thresholds()
+    if user_init is not None:
+        user_init(worker_id)
+
+
 class BatchSlotLoader(TorchDataLoader):
     """torch DataLoader whose workers reuse shared-memory batch slots (see the module doc).
 
@@ -165,6 +176,11 @@ class BatchSlotLoader(TorchDataLoader):
 
     def __init__(self, dataset, *args, reuse_batch_memory: Optional[bool] = None, **kwargs):
         super().__init__(dataset, *args, **kwargs)
+        # Every loader the project builds comes through here: malloc tuning for this process
+        # (it builds the batches with 0 workers) and for each worker (yolox.utils.allocator).
+        raise_malloc_thresholds()
+        if self.num_workers > 0:
+            self.worker_init_fn = functools.partial(_start_worker, self.worker_init_fn)
         if reuse_batch_memory is None:
             reuse_batch_memory = os.environ.get("YOLOX_BATCH_SLOTS", "1") != "0"
         self.reuse_batch_memory = reuse_batch_memory
