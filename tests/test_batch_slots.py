@@ -187,3 +187,67 @@ def test_main_side_frees_a_pinned_slot_at_once_and_a_lent_one_when_its_batch_die
     gc.collect()
     assert locks[1].acquire(block=False)
     assert iterator.lent == 2
+
+
+def _rename_get_iterator(monkeypatch):
+    """As if torch renamed the hook: its __iter__ calls ``_make_iterator``, ``_get_iterator`` is gone."""
+    from torch.utils.data import DataLoader as TorchDataLoader
+
+    def torch_iter(self):  # torch's __iter__ for loaders without persistent workers
+        return self._make_iterator()
+
+    monkeypatch.setattr(TorchDataLoader, "_make_iterator", TorchDataLoader._get_iterator, raising=False)
+    monkeypatch.delattr(TorchDataLoader, "_get_iterator")
+    monkeypatch.setattr(TorchDataLoader, "__iter__", torch_iter)
+
+
+def _drop_pin_memory_helper(monkeypatch):
+    import torch.utils.data._utils.pin_memory as pin_module
+
+    monkeypatch.delattr(pin_module, "pin_memory")
+
+
+def _replace_public_default_collate(monkeypatch):
+    """The loader's default collate is no longer the one torch.utils.data exports."""
+    from yolox.data import batch_slots
+
+    def other_collate(samples):
+        return torch.utils.data._utils.collate.default_collate(samples)
+
+    monkeypatch.setattr(batch_slots, "default_collate", other_collate)
+
+
+@pytest.fixture
+def fresh_guard():
+    from yolox.data import batch_slots
+
+    batch_slots._missing_torch_internal.cache_clear()
+    yield batch_slots
+    batch_slots._missing_torch_internal.cache_clear()
+
+
+@pytest.mark.parametrize("break_torch, missing", [
+    (_rename_get_iterator, "DataLoader._get_iterator is missing"),
+    (_drop_pin_memory_helper, "_utils.pin_memory.pin_memory is missing"),
+    (_replace_public_default_collate, "default_collate is missing or not"),
+])
+def test_missing_torch_internals_fall_back_to_torchs_path_and_say_so_once(monkeypatch, fresh_guard, break_torch,
+                                                                          missing):
+    from loguru import logger
+
+    dataset = NumberedImages(9)
+    expected = _torch_batches(dataset, 4)
+    break_torch(monkeypatch)
+    warnings = []
+    handler = logger.add(lambda message: warnings.append(str(message)), level="WARNING")
+    try:
+        for _ in range(2):  # two loaders, two epochs each: one warning in all
+            loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
+            for _ in range(2):
+                iterator = iter(loader)
+                assert not isinstance(iterator, _SlotIterator)
+                _assert_same_batches(list(iterator), expected)
+    finally:
+        logger.remove(handler)
+    assert len(warnings) == 1 and missing in warnings[0] and "batch slots off" in warnings[0]
+    assert fresh_guard._missing_torch_internal() is not None
