@@ -130,11 +130,29 @@ def test_persistent_workers_take_the_torch_path():
         _assert_same_batches(_batches(loader), expected)
 
 
-def test_yolox_dataloader_uses_slots():
+class SamplerPairImages(NumberedImages):
+    """NumberedImages read the way yolox.data.DataLoader's YoloBatchSampler asks: (mosaic, i)."""
+
+    def __getitem__(self, index):
+        return super().__getitem__(index[1] if isinstance(index, tuple) else index)
+
+
+def test_yolox_dataloader_batches_travel_through_the_slots_and_equal_torchs():
     from yolox.data import DataLoader
 
-    loader = DataLoader(NumberedImages(8), batch_size=4, num_workers=1)
-    assert isinstance(iter(loader), _SlotIterator)
+    dataset = SamplerPairImages(10)
+    expected = _torch_batches(dataset, 4)
+    iterator = iter(DataLoader(dataset, batch_size=4, num_workers=2))  # the loader class the Exp builds
+    assert isinstance(iterator, _SlotIterator)
+    got = []
+    for batch in iterator:
+        # The image tensor is lent out of a slot: its memory starts at one of the mapped slots.
+        slot_starts = {storage.data_ptr() for storage in iterator._mapped.values()}
+        assert batch[0].data_ptr() in slot_starts
+        got.append([field.clone() if isinstance(field, torch.Tensor) else field for field in batch])
+        del batch
+    _assert_same_batches(got, expected)
+    assert iterator.lent == len(expected) == 3  # every batch, the short last one too, came through a slot
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="pin_memory needs CUDA")
