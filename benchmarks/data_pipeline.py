@@ -55,11 +55,11 @@ def prepare_data(root: Path, *, synthetic: bool) -> Dict[str, str]:
             (root / split).symlink_to(BCCD / "voc" / "JPEGImages")
         return {"data_dir": str(root), "train_ann": "instances_train.json", "val_ann": "instances_train.json",
                 "description": f"BCCD train split ({BCCD}): 205 JPEGs, 640x480, 13.7 boxes/image"}
-    from yolox.data.sample_scenes import SampleSpec, make_sample_dataset
+    from yolox.data.synthetic_dataset import SampleSpec, make_sample_dataset
 
     make_sample_dataset(root, SampleSpec(num_train=200, num_val=200, img_size=(480, 640), max_objects=12))
     return {"data_dir": str(root), "train_ann": "instances_train2017.json", "val_ann": "instances_val2017.json",
-            "description": "200 synthetic 640x480 JPEG scenes (yolox.data.sample_scenes), up to 12 boxes/image"}
+            "description": "200 synthetic 640x480 JPEG scenes (yolox.data.synthetic_dataset), up to 12 boxes/image"}
 
 
 def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Optional[str] = None,

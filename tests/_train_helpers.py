@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from yolox.data.sample_scenes import SampleSpec, make_sample_dataset
+from yolox.data.synthetic_dataset import SampleSpec, make_sample_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

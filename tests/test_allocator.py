@@ -1,4 +1,4 @@
-"""reuse_freed_memory: freed image-sized blocks stay in the heap for the next sample."""
+"""raise_malloc_thresholds: freed image-sized blocks stay in the heap for the next sample."""
 import os
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 PROBE = """
 import ctypes, sys
 import numpy as np
-from yolox.utils.allocator import reuse_freed_memory
+from yolox.utils.allocator import raise_malloc_thresholds
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -17,8 +17,8 @@ class MallInfo2(ctypes.Structure):
 
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = MallInfo2
-applied = reuse_freed_memory()
-assert reuse_freed_memory() == applied  # once per process
+applied = raise_malloc_thresholds()
+assert raise_malloc_thresholds() == applied  # once per process
 batch = np.full((8, 3, 640, 640), 114, dtype=np.float32)  # 39 MB, one batch
 during = libc.mallinfo2()
 del batch
@@ -49,3 +49,21 @@ def test_large_blocks_come_from_the_heap_and_stay_there_after_free():
     assert (applied, mmapped, kept) == ("True", "False", "True")
     applied, mmapped, kept = _probe(env_off=True)  # glibc's defaults: a private mapping, unmapped on free
     assert (applied, mmapped, kept) == ("False", "True", "False")
+
+
+def test_every_project_loader_tunes_its_process_and_its_workers(monkeypatch):
+    """The data layer owns the tuning: BatchSlotLoader (the base of yolox.data.DataLoader and the
+    Exp's eval loader) applies it in the building process and first thing in each worker."""
+    import numpy as np
+
+    from yolox.data import DataLoader
+    from yolox.data import batch_slots
+
+    calls, seen_ids = [], []
+    monkeypatch.setattr(batch_slots, "raise_malloc_thresholds", lambda: calls.append("tuned"))
+    images = [np.zeros((2, 2), np.float32)] * 4
+    DataLoader(images, batch_size=2)
+    assert calls == ["tuned"]
+    loader = DataLoader(images, batch_size=2, num_workers=2, worker_init_fn=seen_ids.append)
+    loader.worker_init_fn(1)  # what torch calls first in worker 1
+    assert calls == ["tuned"] * 3 and seen_ids == [1]

@@ -130,11 +130,29 @@ def test_persistent_workers_take_the_torch_path():
         _assert_same_batches(_batches(loader), expected)
 
 
-def test_yolox_dataloader_uses_slots():
+class SamplerPairImages(NumberedImages):
+    """NumberedImages read the way yolox.data.DataLoader's YoloBatchSampler asks: (mosaic, i)."""
+
+    def __getitem__(self, index):
+        return super().__getitem__(index[1] if isinstance(index, tuple) else index)
+
+
+def test_yolox_dataloader_batches_travel_through_the_slots_and_equal_torchs():
     from yolox.data import DataLoader
 
-    loader = DataLoader(NumberedImages(8), batch_size=4, num_workers=1)
-    assert isinstance(iter(loader), _SlotIterator)
+    dataset = SamplerPairImages(10)
+    expected = _torch_batches(dataset, 4)
+    iterator = iter(DataLoader(dataset, batch_size=4, num_workers=2))  # the loader class the Exp builds
+    assert isinstance(iterator, _SlotIterator)
+    got = []
+    for batch in iterator:
+        # The image tensor is lent out of a slot: its memory starts at one of the mapped slots.
+        slot_starts = {storage.data_ptr() for storage in iterator._mapped.values()}
+        assert batch[0].data_ptr() in slot_starts
+        got.append([field.clone() if isinstance(field, torch.Tensor) else field for field in batch])
+        del batch
+    _assert_same_batches(got, expected)
+    assert iterator.lent == len(expected) == 3  # every batch, the short last one too, came through a slot
 
 
 @pytest.mark.cuda
@@ -187,3 +205,67 @@ def test_main_side_frees_a_pinned_slot_at_once_and_a_lent_one_when_its_batch_die
     gc.collect()
     assert locks[1].acquire(block=False)
     assert iterator.lent == 2
+
+
+def _rename_get_iterator(monkeypatch):
+    """As if torch renamed the hook: its __iter__ calls ``_make_iterator``, ``_get_iterator`` is gone."""
+    from torch.utils.data import DataLoader as TorchDataLoader
+
+    def torch_iter(self):  # torch's __iter__ for loaders without persistent workers
+        return self._make_iterator()
+
+    monkeypatch.setattr(TorchDataLoader, "_make_iterator", TorchDataLoader._get_iterator, raising=False)
+    monkeypatch.delattr(TorchDataLoader, "_get_iterator")
+    monkeypatch.setattr(TorchDataLoader, "__iter__", torch_iter)
+
+
+def _drop_pin_memory_helper(monkeypatch):
+    import torch.utils.data._utils.pin_memory as pin_module
+
+    monkeypatch.delattr(pin_module, "pin_memory")
+
+
+def _replace_public_default_collate(monkeypatch):
+    """The loader's default collate is no longer the one torch.utils.data exports."""
+    from yolox.data import batch_slots
+
+    def other_collate(samples):
+        return torch.utils.data._utils.collate.default_collate(samples)
+
+    monkeypatch.setattr(batch_slots, "default_collate", other_collate)
+
+
+@pytest.fixture
+def fresh_guard():
+    from yolox.data import batch_slots
+
+    batch_slots._missing_torch_internal.cache_clear()
+    yield batch_slots
+    batch_slots._missing_torch_internal.cache_clear()
+
+
+@pytest.mark.parametrize("break_torch, missing", [
+    (_rename_get_iterator, "DataLoader._get_iterator is missing"),
+    (_drop_pin_memory_helper, "_utils.pin_memory.pin_memory is missing"),
+    (_replace_public_default_collate, "default_collate is missing or not"),
+])
+def test_missing_torch_internals_fall_back_to_torchs_path_and_say_so_once(monkeypatch, fresh_guard, break_torch,
+                                                                          missing):
+    from loguru import logger
+
+    dataset = NumberedImages(9)
+    expected = _torch_batches(dataset, 4)
+    break_torch(monkeypatch)
+    warnings = []
+    handler = logger.add(lambda message: warnings.append(str(message)), level="WARNING")
+    try:
+        for _ in range(2):  # two loaders, two epochs each: one warning in all
+            loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
+            for _ in range(2):
+                iterator = iter(loader)
+                assert not isinstance(iterator, _SlotIterator)
+                _assert_same_batches(list(iterator), expected)
+    finally:
+        logger.remove(handler)
+    assert len(warnings) == 1 and missing in warnings[0] and "batch slots off" in warnings[0]
+    assert fresh_guard._missing_torch_internal() is not None

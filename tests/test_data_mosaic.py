@@ -153,7 +153,9 @@ class SizedTinyDataset(TinyDataset):
         return super().pull_item(index)
 
 
-def test_tiles_the_affine_cannot_show_are_not_decoded_and_nothing_else_changes():
+def test_skipping_unseen_tiles_changes_nothing_else():
+    """With and without image sizes known up front, the same draws give the same samples (mosaic,
+    affine and MixUp), over many random draws."""
     zoomed = dict(degrees=10.0, translate=0.1, mosaic_scale=(0.5, 2.5), shear=2.0, mixup_scale=(0.5, 1.5))
     plain = MosaicDetection(TinyDataset(), (64, 64), preproc=None, **zoomed)
     sized = MosaicDetection(SizedTinyDataset(), (64, 64), preproc=None, **zoomed)
@@ -169,4 +171,72 @@ def test_tiles_the_affine_cannot_show_are_not_decoded_and_nothing_else_changes()
         np.testing.assert_array_equal(img_a, img_b)
         np.testing.assert_array_equal(targets_a, targets_b)
         assert (info_a, id_a) == (info_b, id_b)
-    assert SizedTinyDataset.reads < samples * 5 * 0.95  # 4 tiles + the MixUp image, some tiles skipped
+    assert SizedTinyDataset.reads < samples * 5  # some tiles were skipped (the exact count: below)
+
+
+class FourTiles(Dataset):
+    """Four solid images already at their fitted sizes for a 64x64 input (h x w): 64x64, a short
+    16x64 strip, 64x64, 64x64; image k has value 40 * (k + 1). Counts reads per index."""
+
+    SIZES = ((64, 64), (16, 64), (64, 64), (64, 64))
+
+    def __init__(self, *, knows_sizes: bool):
+        super().__init__((64, 64))
+        self.reads = []
+        if knows_sizes:
+            self.resized_shape = lambda index: self.SIZES[index]
+
+    def __len__(self):
+        return 4
+
+    def pull_item(self, index):
+        self.reads.append(index)
+        h, w = self.SIZES[index]
+        return np.full((h, w, 3), 40 * (index + 1), np.uint8), np.array([[0, 0, w, h, 0]], np.float32), (h, w), index
+
+
+class ScriptedRandom:
+    """Stands in for ``random`` in the mosaic module: mosaic drawn, centre (64, 64), tiles 1, 2, 3."""
+
+    def __init__(self):
+        self._tiles = iter([1, 2, 3])
+
+    def random(self):
+        return 0.0
+
+    def uniform(self, low, high):
+        return 64.0
+
+    def randint(self, low, high):
+        return next(self._tiles)
+
+
+# The 128 x 128 canvas around the centre (64, 64) holds, as (x1, y1, x2, y2):
+#   tile 0 (0, 0, 64, 64)   tile 1, the strip, (64, 48, 128, 64)
+#   tile 2 (0, 64, 64, 128) tile 3 (64, 64, 128, 128)
+# A translation by (-tx, -ty) shows the canvas window (tx, ty, tx + 64, ty + 64), widened by the
+# 2 pixels bilinear interpolation may read around it (source_window's margin). Tile 0 names the
+# sample and is always read.
+@pytest.mark.parametrize("tx, ty, expected_reads", [
+    (-10, -10, [0]),  # window (-12, -12, 56, 56): tile 0 only
+    (32, 32, [0, 1, 2, 3]),  # window (30, 30, 98, 98): all four
+    (32, -30, [0]),  # window (30, -32, 98, 36): tile 1's quadrant is in view, the strip (y >= 48) is not
+    (32, -10, [0, 1]),  # window (30, -12, 98, 56): now the strip is (48 < 56)
+    (-10, 32, [0, 2]),  # window (-12, 30, 56, 98): the left column
+])
+def test_tiles_the_affine_cannot_show_are_not_decoded(monkeypatch, tx, ty, expected_reads):
+    import yolox.data.datasets.mosaicdetection as mosaic_module
+
+    shift = np.array([[1.0, 0.0, -tx], [0.0, 1.0, -ty]])
+    monkeypatch.setattr(mosaic_module, "get_affine_matrix", lambda *args, **kwargs: (shift, 1.0))
+    outputs = {}
+    for knows_sizes in (True, False):
+        dataset = FourTiles(knows_sizes=knows_sizes)
+        monkeypatch.setattr(mosaic_module, "random", ScriptedRandom())
+        outputs[knows_sizes] = MosaicDetection(dataset, (64, 64), preproc=None, enable_mixup=False)[0]
+        if knows_sizes:
+            assert dataset.reads == expected_reads
+        else:
+            assert dataset.reads == [0, 1, 2, 3]  # sizes unknown: every tile is decoded
+    np.testing.assert_array_equal(outputs[True][0], outputs[False][0])
+    np.testing.assert_array_equal(outputs[True][1], outputs[False][1])

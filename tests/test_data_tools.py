@@ -1,5 +1,5 @@
 """tools/check_dataset.py and tools/visualize_data.py, and the package code under them
-(yolox.data.dataset_report, yolox.data.sample_grid), on tiny hand-made COCO data and on BCCD."""
+(yolox.data.dataset_report, yolox.data.batch_grid), on tiny hand-made COCO data and on BCCD."""
 import importlib.util
 import json
 from collections import Counter
@@ -12,7 +12,7 @@ import torch
 
 from _data_helpers import BCCD, CATEGORY_IDS, CLASSES, coco_dict, make_coco, require
 from yolox.data.dataset_report import format_report, num_classes_warning, summarize_dataset
-from yolox.data.sample_grid import grid_layout, label_boxes, render_batch_grid
+from yolox.data.batch_grid import grid_layout, label_boxes, render_batch_grid
 from yolox.exp import Exp
 from yolox.utils.visualize import color_for
 

@@ -4,7 +4,7 @@ import json
 
 from pycocotools.coco import COCO
 
-from yolox.data.sample_scenes import SAMPLE_CLASSES, SampleSpec, ensure_sample_dataset, make_sample_dataset
+from yolox.data.synthetic_dataset import SAMPLE_CLASSES, SampleSpec, ensure_sample_dataset, make_sample_dataset
 
 SPEC = SampleSpec(num_train=6, num_val=3, img_size=(96, 128), min_side=12, max_side=40, seed=3)
 

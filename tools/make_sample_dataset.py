@@ -5,7 +5,7 @@
 """
 import argparse
 
-from yolox.data.sample_scenes import SampleSpec, make_sample_dataset
+from yolox.data.synthetic_dataset import SampleSpec, make_sample_dataset
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from loguru import logger
 
-from yolox.data.sample_grid import render_batch_grid, write_image
+from yolox.data.batch_grid import render_batch_grid
 from yolox.exp import get_exp
+from yolox.utils.image_file import write_image
 
 
 def make_parser() -> argparse.ArgumentParser:

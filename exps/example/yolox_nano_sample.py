@@ -3,7 +3,7 @@
 The dataset (datasets/sample, COCO format) is generated on first use;
 `python tools/make_sample_dataset.py` makes it by hand.
 """
-from yolox.data.sample_scenes import SAMPLE_CLASSES, ensure_sample_dataset
+from yolox.data.synthetic_dataset import SAMPLE_CLASSES, ensure_sample_dataset
 from yolox.exp import Exp as BaseExp
 
 

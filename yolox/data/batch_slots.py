@@ -13,17 +13,27 @@ a batch a user keeps is never overwritten. A worker that finds all its slots len
 torch's own path for that batch instead of waiting. With ``pin_memory`` the pinned copy frees
 the slot at once. Anything other than the default collate, samples whose first element is not
 an array of one shape, 0 workers and persistent workers take torch's usual path.
+
+This leans on torch internals (the ``DataLoader._get_iterator`` hook, the default collate the
+loader assigns, the pin-memory helper). ``_missing_torch_internal`` checks them once per
+process; when one is gone or changed, every loader takes torch's own path (slower, the same
+batches) and one warning names what is missing.
 """
+import functools
+import importlib
+import inspect
 import multiprocessing
 import os
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from loguru import logger
 from torch.utils.data import DataLoader as TorchDataLoader
-from torch.utils.data import get_worker_info
-from torch.utils.data._utils.collate import default_collate
+from torch.utils.data import default_collate, get_worker_info
+
+from yolox.utils.allocator import raise_malloc_thresholds
 
 __all__ = ["BatchSlotLoader", "BatchSlotCollate", "SlotBatch"]
 
@@ -155,6 +165,51 @@ class _SlotIterator:
         return getattr(self._inner, name)  # torch iterator internals (workers, sampler state)
 
 
+def _start_worker(user_init: Optional[Callable[[int], None]], worker_id: int) -> None:
+    """A loader worker's first call: malloc tuning (a forked worker already has it, a spawned one
+    does not), then the loader's own ``worker_init_fn``."""
+    raise_malloc_thresholds()
+    if user_init is not None:
+        user_init(worker_id)
+
+
+def _torch_attribute(module: str, name: str):
+    """``module.name`` or None when either is gone."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def _check_torch_internals() -> Optional[str]:
+    """None when the torch internals the slot path relies on are there as expected, else which is not."""
+    hook = getattr(TorchDataLoader, "_get_iterator", None)
+    if not callable(hook):
+        return "torch.utils.data.DataLoader._get_iterator is missing"
+    if list(inspect.signature(hook).parameters) != ["self"]:
+        return f"torch.utils.data.DataLoader._get_iterator{inspect.signature(hook)} takes more than self"
+    iter_code = getattr(TorchDataLoader.__iter__, "__code__", None)
+    if iter_code is None or "_get_iterator" not in iter_code.co_names:
+        return "torch.utils.data.DataLoader.__iter__ does not call _get_iterator"
+    loader_default = _torch_attribute("torch.utils.data._utils.collate", "default_collate")
+    if loader_default is not default_collate:  # what DataLoader assigns when given no collate_fn
+        return "torch.utils.data._utils.collate.default_collate is missing or not torch.utils.data.default_collate"
+    if not callable(_torch_attribute("torch.utils.data._utils.pin_memory", "pin_memory")):
+        return "torch.utils.data._utils.pin_memory.pin_memory is missing"  # SlotBatch.pin_memory uses it
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _missing_torch_internal() -> Optional[str]:
+    """The guard of the slot path, checked once per process: None when it may be used, else what is
+    missing (logged once; loaders then take torch's own path)."""
+    missing = _check_torch_internals()
+    if missing is not None:
+        logger.warning(f"batch slots off, loaders take torch's own (slower) path: {missing} "
+                       f"(torch {torch.__version__}); see yolox/data/batch_slots.py")
+    return missing
+
+
 class BatchSlotLoader(TorchDataLoader):
     """torch DataLoader whose workers reuse shared-memory batch slots (see the module doc).
 
@@ -165,17 +220,25 @@ class BatchSlotLoader(TorchDataLoader):
 
     def __init__(self, dataset, *args, reuse_batch_memory: Optional[bool] = None, **kwargs):
         super().__init__(dataset, *args, **kwargs)
+        # Every loader the project builds comes through here: malloc tuning for this process
+        # (it builds the batches with 0 workers) and for each worker (yolox.utils.allocator).
+        raise_malloc_thresholds()
+        if self.num_workers > 0:
+            self.worker_init_fn = functools.partial(_start_worker, self.worker_init_fn)
         if reuse_batch_memory is None:
             reuse_batch_memory = os.environ.get("YOLOX_BATCH_SLOTS", "1") != "0"
-        self.reuse_batch_memory = reuse_batch_memory
+        # Checked (and a missing internal logged) when the loader is built, not at its first epoch.
+        self.reuse_batch_memory = reuse_batch_memory and _missing_torch_internal() is None
 
     def _uses_slots(self) -> bool:
         return (getattr(self, "reuse_batch_memory", False) and self.num_workers > 0
-                and not self.persistent_workers and self.collate_fn is default_collate)
+                and not self.persistent_workers and self.collate_fn is default_collate
+                and _missing_torch_internal() is None)
 
-    def _get_iterator(self):
-        if not self._uses_slots():
-            return super()._get_iterator()
+    def _get_iterator(self, *args, **kwargs):
+        """The one entry to the slot path; anything it cannot vouch for goes to torch's own."""
+        if args or kwargs or not self._uses_slots():
+            return super()._get_iterator(*args, **kwargs)
         context = self.multiprocessing_context or multiprocessing
         # The batches a worker can have outstanding, plus two a training loop may still hold.
         slots = (self.prefetch_factor or 2) + 2

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from loguru import logger
 
-from yolox.utils.boxes import xyxy_to_cxcywh
+from yolox.utils.boxes import letterbox_scale, xyxy_to_cxcywh
 
 __all__ = [
     "augment_hsv", "hflip", "get_aug_params", "get_affine_matrix", "affine_boxes", "warp_affine",
@@ -63,6 +63,7 @@ def get_affine_matrix(
     translate: float = 0.1,
     scales: Range = 0.1,
     shear: Range = 10,
+    *,
     src_size: Tuple[int, int] = None,
 ) -> Tuple[np.ndarray, float]:
     """Random [2, 3] matrix (continuous pixel coordinates) and its scale.
@@ -87,7 +88,7 @@ def get_affine_matrix(
 
 
 def affine_boxes(
-    boxes: np.ndarray, M: np.ndarray, out_wh: Tuple[int, int],
+    boxes: np.ndarray, M: np.ndarray, out_wh: Tuple[int, int], *,
     wh_thr: float = 2.0, ar_thr: float = 20.0, area_thr: float = 0.2,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Map boxes [N, 4] xyxy by M [2, 3] through their corners; clip to the output.
@@ -163,7 +164,7 @@ def preproc(img: np.ndarray, input_size: Tuple[int, int], swap: Tuple[int, int, 
     """Letterbox img [H, W, 3] uint8 into input_size (h, w): resized with ratio kept, at the top
     left, padded with 114. Returns ([3, h, w] float32 in ``swap`` order, resize ratio r)."""
     ih, iw = input_size
-    r = min(ih / img.shape[0], iw / img.shape[1])
+    r = letterbox_scale(img.shape[:2], input_size)
     nh, nw = int(img.shape[0] * r), int(img.shape[1] * r)
     if (nh, nw) != img.shape[:2]:
         img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)

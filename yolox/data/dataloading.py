@@ -6,8 +6,6 @@ import numpy as np
 import torch
 from torch.utils.data.sampler import RandomSampler, SequentialSampler
 
-from yolox.utils.allocator import reuse_freed_memory
-
 from .batch_slots import BatchSlotLoader
 from .datasets.detection import get_yolox_datadir
 from .samplers import YoloBatchSampler
@@ -20,14 +18,12 @@ def worker_init_reset_seed(worker_id: int) -> None:
 
     torch gives each worker ``base_seed + worker_id``, and ``base_seed`` comes from the loader's
     generator (or the global torch RNG): augmentations differ across workers and repeat for a
-    fixed seed. cv2 gets one thread per worker: the workers already use the cores. malloc keeps
-    freed image-sized blocks for the next sample (``yolox.utils.allocator``).
+    fixed seed. cv2 gets one thread per worker: the workers already use the cores.
     """
     seed = torch.initial_seed() % 2 ** 32
     random.seed(seed)
     np.random.seed(seed)
     cv2.setNumThreads(1)
-    reuse_freed_memory()
 
 
 class DataLoader(BatchSlotLoader):
@@ -48,7 +44,6 @@ class DataLoader(BatchSlotLoader):
             kwargs.pop("shuffle", None)
             kwargs["batch_sampler"] = YoloBatchSampler(sampler, batch_size, drop_last,
                                                        mosaic=getattr(dataset, "enable_mosaic", False))
-        reuse_freed_memory()  # with 0 workers this process builds the batches
         super().__init__(dataset, *args, **kwargs)
 
     def fast_forward(self, batches: int) -> None:

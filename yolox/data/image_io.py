@@ -5,9 +5,11 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from yolox.utils.boxes import letterbox_scale
+
 from .errors import ImageReadError
 
-__all__ = ["read_image", "resize_keep_ratio", "resize_ratio"]
+__all__ = ["read_image", "resize_keep_ratio"]
 
 
 def read_image(path: str, img_id: int, expected_hw: Optional[Tuple[int, int]] = None) -> np.ndarray:
@@ -33,15 +35,10 @@ def read_image(path: str, img_id: int, expected_hw: Optional[Tuple[int, int]] = 
     return img
 
 
-def resize_ratio(hw: Tuple[int, int], img_size: Tuple[int, int]) -> float:
-    """Scale that fits an image of (h, w) inside img_size (h, w), aspect ratio kept."""
-    return min(img_size[0] / hw[0], img_size[1] / hw[1])
-
-
 def resize_keep_ratio(img: np.ndarray, img_size: Tuple[int, int]) -> np.ndarray:
     """Resize so the image fits in img_size (h, w) with its ratio kept; no copy when already that size."""
     h, w = img.shape[:2]
-    r = resize_ratio((h, w), img_size)
+    r = letterbox_scale((h, w), img_size)
     new_w, new_h = int(w * r), int(h * r)
     if (new_w, new_h) == (w, h):
         return img

@@ -17,7 +17,7 @@ class InfiniteSampler(Sampler):
     ``start`` (settable before iterating) skips that many of this rank's indices, so a resumed
     run continues the very stream it left, without reading the skipped images."""
 
-    def __init__(self, size: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1,
+    def __init__(self, size: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1, *,
                  start: int = 0):
         if size <= 0:
             raise ValueError(f"InfiniteSampler needs a non-empty dataset, got size={size}")

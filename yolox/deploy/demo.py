@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Union
 
 import cv2
-import numpy as np
 from loguru import logger
 
-from yolox.utils.atomic_io import atomic_write_bytes
+from yolox.utils.image_file import write_image
 
 from .predictor import Predictor
 
-__all__ = ["IMAGE_EXTENSIONS", "list_image_files", "vis_folder", "demo_images", "demo_video", "write_image"]
+__all__ = ["IMAGE_EXTENSIONS", "list_image_files", "vis_folder", "demo_images", "demo_video"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -38,16 +37,6 @@ def list_image_files(path: Union[str, Path]) -> List[Path]:
     if not files:
         raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {str(path)!r}")
     return files
-
-
-def write_image(img: np.ndarray, path: Union[str, Path]) -> Path:
-    """Encode ``img`` by the file's extension and write it atomically."""
-    path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".jpg", img)
-    if not ok:
-        raise ValueError(f"cv2 could not encode an image as {path.suffix!r} for {path}")
-    atomic_write_bytes(encoded.tobytes(), path)
-    return path
 
 
 def demo_images(predictor: Predictor, path: Union[str, Path], save_dir: Optional[Path]) -> List[Path]:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from yolox.utils.boxes import postprocess
+from yolox.utils.boxes import letterbox_scale, postprocess
 from yolox.utils.visualize import vis
 
 __all__ = ["Detections", "Predictor"]
@@ -60,7 +60,7 @@ class Predictor:
             raise ValueError(f"Predictor expects an [H, W, 3] BGR image, got "
                              f"{None if img is None else img.shape}")
         tensor, _ = self.preproc(img, None, self.test_size)
-        ratio = min(self.test_size[0] / img.shape[0], self.test_size[1] / img.shape[1])
+        ratio = letterbox_scale(img.shape[:2], self.test_size)
         return torch.from_numpy(tensor).unsqueeze(0).to(self.device), ratio
 
     @torch.no_grad()

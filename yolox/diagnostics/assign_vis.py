@@ -99,7 +99,7 @@ def render_assignment_batches(model: nn.Module, loader: Iterable, *, save_dir: P
                               class_names: Optional[Sequence[str]] = None) -> List[Path]:
     """Draw the assignments of the first ``max_batches`` training batches ``(images, labels, ...)``
     into ``save_dir/assign_<batch>_<image>.png``; returns the files written."""
-    from yolox.deploy.demo import write_image
+    from yolox.utils.image_file import write_image
 
     device = next(model.parameters()).device
     written: List[Path] = []

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from yolox.utils.boxes import xyxy_to_xywh
+from yolox.utils.boxes import letterbox_scale, xyxy_to_xywh
 
 from .inference import ImagePrediction
 
@@ -17,10 +17,7 @@ __all__ = ["letterbox_ratio", "undo_letterbox", "detections_to_coco", "predictio
 
 def letterbox_ratio(orig_size: Tuple[int, int], test_size: Tuple[int, int]) -> float:
     """The resize factor ValTransform applied: orig_size and test_size are (height, width)."""
-    (h, w), (test_h, test_w) = orig_size, test_size
-    if h <= 0 or w <= 0:
-        raise ValueError(f"original image size must be positive, got (h, w) = {orig_size}")
-    return min(test_h / h, test_w / w)
+    return letterbox_scale(orig_size, test_size)
 
 
 def undo_letterbox(boxes: torch.Tensor, ratio: float) -> torch.Tensor:

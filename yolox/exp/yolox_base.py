@@ -188,9 +188,7 @@ class Exp(BaseExp):
         from torch.utils.data import DistributedSampler, SequentialSampler
 
         from yolox.data.batch_slots import BatchSlotLoader
-        from yolox.utils.allocator import reuse_freed_memory
 
-        reuse_freed_memory()  # with 0 workers this process builds the batches; workers inherit it (fork)
         dataset = self.get_eval_dataset(**kwargs)
         _, world_size = _rank_and_world_size(is_distributed)
         sampler = DistributedSampler(dataset, shuffle=False) if is_distributed else SequentialSampler(dataset)

@@ -5,7 +5,7 @@ Formats used across the project:
 * ``cxcywh`` centre x, centre y, width, height (what the head predicts)
 * ``xywh``   x1, y1, width, height (COCO annotation / result format)
 """
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -20,12 +20,24 @@ __all__ = [
     "aligned_iou",
     "aligned_giou",
     "postprocess",
+    "letterbox_scale",
     # Megvii-compatible aliases
     "bboxes_iou",
     "cxcywh2xyxy",
     "xyxy2cxcywh",
     "xyxy2xywh",
 ]
+
+
+def letterbox_scale(image_hw: Sequence[float], target_hw: Sequence[float]) -> float:
+    """The resize factor r that fits an image of image_hw (h, w) inside target_hw (h, w) with its
+    aspect ratio kept: ``min(target_h / h, target_w / w)``. Letterboxing (``preproc``,
+    ``ValTransform``) resizes by r and pads at the bottom and right, so a point in letterboxed
+    pixels is the original point times r; dividing by r undoes it."""
+    (h, w), (target_h, target_w) = image_hw, target_hw
+    if h <= 0 or w <= 0:
+        raise ValueError(f"image size must be positive, got (h, w) = {tuple(image_hw)}")
+    return min(target_h / h, target_w / w)
 
 
 def cxcywh_to_xyxy(boxes):

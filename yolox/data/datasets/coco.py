@@ -3,7 +3,7 @@ import os
 from typing import Callable, Optional, Tuple
 
 from ..errors import DatasetNotFoundError, missing_coco_message
-from .coco_format import coco_records, load_coco_json
+from .coco_json import coco_records, load_coco_json
 from .coco_view import coco_from_dict
 from .detection import DetectionDataset, get_yolox_datadir
 
@@ -47,9 +47,10 @@ class COCODataset(DetectionDataset):
         self.name = name
         ann_path = require_coco_annotation(self.data_dir, json_file, name)
         data = load_coco_json(ann_path)
-        records, class_ids, names, self.box_report = coco_records(data, os.path.join(self.data_dir, name), ann_path)
+        parsed = coco_records(data, os.path.join(self.data_dir, name), ann_path)
+        self.box_report = parsed.box_report
         cache_dir = os.path.join(self.data_dir, f"cache_{name.replace('/', '_')}_{img_size[0]}x{img_size[1]}")
-        super().__init__(records=records, class_names=names, class_ids=class_ids, img_size=img_size,
-                         preproc=preproc, cache=cache, cache_type=cache_type, cache_dir=cache_dir,
+        super().__init__(records=parsed.records, class_names=parsed.class_names, class_ids=parsed.class_ids,
+                         img_size=img_size, preproc=preproc, cache=cache, cache_type=cache_type, cache_dir=cache_dir,
                          skip_bad_images=skip_bad_images)
         self._coco = coco_from_dict(data)

@@ -11,9 +11,11 @@ import numpy as np
 from loguru import logger
 from pycocotools.coco import COCO
 
+from yolox.utils.boxes import letterbox_scale
+
 from ..cache import build_disk_cache, build_ram_cache, disk_cache_name
 from ..errors import ImageReadError
-from ..image_io import read_image, resize_keep_ratio, resize_ratio
+from ..image_io import read_image, resize_keep_ratio
 from .coco_view import coco_from_dict, records_to_coco_dict
 from .datasets_wrapper import Dataset
 
@@ -68,7 +70,6 @@ class DetectionDataset(Dataset):
         self.img_size = tuple(img_size)
         self.preproc = preproc
         self.class_names = tuple(class_names)
-        self._classes = self.class_names
         self.class_ids = [int(c) for c in class_ids]
         self.skip_bad_images = skip_bad_images
         self.records = self._drop_missing_files(records)
@@ -125,13 +126,13 @@ class DetectionDataset(Dataset):
     def resized_shape(self, index: int) -> Tuple[int, int]:
         """(h, w) of image ``index`` after fitting it into img_size."""
         rec = self.records[index]
-        r = resize_ratio((rec.height, rec.width), self.img_size)
+        r = letterbox_scale((rec.height, rec.width), self.img_size)
         return int(rec.height * r), int(rec.width * r)
 
     def load_anno(self, index: int) -> np.ndarray:
         """targets: [N, 5] float32 x1, y1, x2, y2, cls in resized pixels (no image read)."""
         rec = self.records[index]
-        r = resize_ratio((rec.height, rec.width), self.img_size)
+        r = letterbox_scale((rec.height, rec.width), self.img_size)
         h, w = self.resized_shape(index)
         targets = np.empty((len(rec.boxes), 5), dtype=np.float32)
         # The resized image is int(w * r) wide: clip so no box pokes out by the truncated fraction.

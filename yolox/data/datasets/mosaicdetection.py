@@ -1,12 +1,15 @@
 """MosaicDetection: 4-image mosaic -> random affine -> MixUp, wrapped around any detection dataset."""
 import random
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from yolox.utils.boxes import letterbox_scale
+
 from ..data_augment import PAD_VALUE, affine_boxes, apply_affine, get_affine_matrix, source_window, warp_affine
-from ..image_io import resize_keep_ratio, resize_ratio
+from ..image_io import resize_keep_ratio
 from .datasets_wrapper import Dataset
 
 __all__ = ["MosaicDetection"]
@@ -14,9 +17,10 @@ __all__ = ["MosaicDetection"]
 _MIXUP_TRIES = 10  # random draws to find an image with boxes for MixUp before giving up on it
 
 
-def _fit(img: np.ndarray, size_hw: Tuple[int, int]) -> Tuple[np.ndarray, float]:
-    """Resize img to fit size_hw with its ratio kept (no copy when it already does); and the ratio."""
-    return resize_keep_ratio(img, size_hw), resize_ratio(img.shape[:2], size_hw)
+def _resize_to_fit(img: np.ndarray, size_hw: Tuple[int, int]) -> Tuple[np.ndarray, float]:
+    """(img resized to fit inside size_hw with its aspect ratio kept (no copy when it already
+    fits exactly), the resize factor applied): how each mosaic tile is scaled."""
+    return resize_keep_ratio(img, size_hw), letterbox_scale(img.shape[:2], size_hw)
 
 
 def _fill_around(canvas: np.ndarray, area: Tuple[int, int, int, int], inner: Tuple[int, int, int, int]) -> None:
@@ -30,14 +34,32 @@ def _fill_around(canvas: np.ndarray, area: Tuple[int, int, int, int], inner: Tup
     canvas[y1:y2, x2:ax2] = PAD_VALUE
 
 
-def _tile_rect(k: int, tile_hw: Tuple[int, int], centre_xy: Tuple[int, int], in_hw: Tuple[int, int]):
-    """(x0, y0, x1, y1, x2, y2): where tile k (0..3: top-left, top-right, bottom-left,
-    bottom-right of the centre) of size tile_hw starts on the 2h x 2w canvas, and the part of it
-    that lies on the canvas."""
+@dataclass(frozen=True)
+class _TilePlacement:
+    """Where a tile [h, w, 3] lands on the 2h x 2w mosaic canvas.
+
+    ``origin``: (x, y) of the tile's top-left corner in canvas pixels (may lie off the canvas).
+    ``canvas``: (x1, y1, x2, y2) in canvas pixels, the part of the tile that lies on the canvas.
+    ``source``: (x1, y1, x2, y2) in tile pixels, the same part: ``canvas`` minus ``origin``.
+    """
+
+    origin: Tuple[int, int]
+    canvas: Tuple[int, int, int, int]
+
+    @property
+    def source(self) -> Tuple[int, int, int, int]:
+        (ox, oy), (x1, y1, x2, y2) = self.origin, self.canvas
+        return x1 - ox, y1 - oy, x2 - ox, y2 - oy
+
+
+def _place_tile(k: int, tile_hw: Tuple[int, int], centre_xy: Tuple[int, int], in_hw: Tuple[int, int]) -> _TilePlacement:
+    """Placement of tile k (0..3: top-left, top-right, bottom-left, bottom-right of the centre)
+    of size tile_hw (h, w) on the canvas of an in_hw (h, w) input: its corner touches the centre."""
     (h, w), (xc, yc), (in_h, in_w) = tile_hw, centre_xy, in_hw
     x0 = xc - w if k in (0, 2) else xc
     y0 = yc - h if k in (0, 1) else yc
-    return x0, y0, max(x0, 0), max(y0, 0), min(x0 + w, 2 * in_w), min(y0 + h, 2 * in_h)
+    return _TilePlacement(origin=(x0, y0),
+                          canvas=(max(x0, 0), max(y0, 0), min(x0 + w, 2 * in_w), min(y0 + h, 2 * in_h)))
 
 
 def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -132,16 +154,17 @@ class MosaicDetection(Dataset):
         all_labels, first_id = [], None
         for k, index in enumerate(indices):
             known_hw = self._fitted_shape(index, (in_h, in_w)) if k else None  # tile 0 names the sample
-            if known_hw is not None and not _overlaps(_tile_rect(k, known_hw, (xc, yc), (in_h, in_w))[2:], seen):
+            if known_hw is not None and not _overlaps(_place_tile(k, known_hw, (xc, yc), (in_h, in_w)).canvas, seen):
                 qx1, qy1, qx2, qy2 = quadrants[k]
                 canvas[qy1:qy2, qx1:qx2] = PAD_VALUE
                 continue
             img, labels, _, img_id = self._dataset.pull_item(index)
             first_id = img_id if k == 0 else first_id
-            img, r = _fit(img, (in_h, in_w))
-            x0, y0, x1, y1, x2, y2 = _tile_rect(k, img.shape[:2], (xc, yc), (in_h, in_w))
-            canvas[y1:y2, x1:x2] = img[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
-            _fill_around(canvas, quadrants[k], (x1, y1, x2, y2))  # each tile stays in its quadrant
+            img, r = _resize_to_fit(img, (in_h, in_w))
+            tile = _place_tile(k, img.shape[:2], (xc, yc), (in_h, in_w))
+            (x0, y0), (x1, y1, x2, y2), (sx1, sy1, sx2, sy2) = tile.origin, tile.canvas, tile.source
+            canvas[y1:y2, x1:x2] = img[sy1:sy2, sx1:sx2]
+            _fill_around(canvas, quadrants[k], tile.canvas)  # each tile stays in its quadrant
             placed = labels.astype(np.float32, copy=True)
             placed[:, :4] = np.clip(placed[:, :4] * r + [x0, y0, x0, y0], [x1, y1, x1, y1], [x2, y2, x2, y2])
             all_labels.append(placed)
@@ -151,13 +174,13 @@ class MosaicDetection(Dataset):
         return img, labels, first_id
 
     def _fitted_shape(self, index: int, size_hw: Tuple[int, int]) -> Optional[Tuple[int, int]]:
-        """(h, w) that ``_fit(pull_item(index)[0], size_hw)`` will have, without decoding; None when
+        """(h, w) that ``_resize_to_fit(pull_item(index)[0], size_hw)`` will have, without decoding; None when
         the wrapped dataset cannot tell."""
         shape_of = getattr(self._dataset, "resized_shape", None)
         if shape_of is None:
             return None
         h, w = shape_of(index)
-        r = resize_ratio((h, w), size_hw)
+        r = letterbox_scale((h, w), size_hw)
         return int(h * r), int(w * r)
 
     def _mixup_index(self) -> Optional[int]:
@@ -177,7 +200,7 @@ class MosaicDetection(Dataset):
         jitter = random.uniform(*self.mixup_scale)
         mirror = random.random() > 0.5
         th, tw = origin_img.shape[:2]
-        scale = min(input_dim[0] / img.shape[0], input_dim[1] / img.shape[1]) * jitter
+        scale = letterbox_scale(img.shape[:2], input_dim) * jitter
         extent_w, extent_h = int(input_dim[1] * jitter), int(input_dim[0] * jitter)
         x_off = random.randint(0, max(0, extent_w - tw))
         y_off = random.randint(0, max(0, extent_h - th))

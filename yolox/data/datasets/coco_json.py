@@ -1,6 +1,7 @@
-"""Reading and validating COCO annotation json into ImageRecords (no pycocotools needed here)."""
+"""COCO annotation json -> validated dict -> ImageRecords and class tables (no pycocotools needed here)."""
 import json
 import os
+from dataclasses import dataclass
 from numbers import Real
 from typing import Dict, List, Tuple
 
@@ -12,7 +13,7 @@ from ..errors import AnnotationError
 from .box_checks import BoxDropReport, clip_and_check, report_dropped_boxes
 from .detection import ImageRecord
 
-__all__ = ["load_coco_json", "validate_coco_dict", "coco_records"]
+__all__ = ["load_coco_json", "validate_coco_dict", "CocoRecords", "coco_records"]
 
 
 def load_coco_json(path: str) -> Dict:
@@ -82,8 +83,22 @@ def validate_coco_dict(data, source: str) -> None:
             raise AnnotationError(f"{source}: annotation {ann['id']} bbox must be 4 numbers [x, y, w, h], got {bbox!r}")
 
 
-def coco_records(data: Dict, image_root: str, source: str) -> Tuple[List[ImageRecord], List[int], List[str],
-                                                                     BoxDropReport]:
+@dataclass
+class CocoRecords:
+    """What a COCO annotation file holds, ready for ``DetectionDataset``.
+
+    ``records``: one ImageRecord per json image, in json order. ``class_ids[k]`` and
+    ``class_names[k]``: the category id and name of contiguous class k (categories sorted by id).
+    ``box_report``: the boxes dropped as unusable, and why.
+    """
+
+    records: List[ImageRecord]
+    class_ids: List[int]
+    class_names: List[str]
+    box_report: BoxDropReport
+
+
+def coco_records(data: Dict, image_root: str, source: str) -> CocoRecords:
     """ImageRecords in json image order, classes contiguous over the sorted category ids.
 
     Crowd annotations are left out; boxes are clipped to their image and the unusable ones
@@ -117,4 +132,5 @@ def coco_records(data: Dict, image_root: str, source: str) -> Tuple[List[ImageRe
                     difficult=np.zeros(len(b), dtype=bool))
         for img, (b, c) in zip(data["images"], per_image)
     ]
-    return records, class_ids, [c["name"] for c in categories], report
+    return CocoRecords(records=records, class_ids=class_ids, class_names=[c["name"] for c in categories],
+                       box_report=report)

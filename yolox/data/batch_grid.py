@@ -5,17 +5,14 @@ Works on a batch as the training loader gives it (images [B, 3, H, W] float 0-25
 the real pipeline's output (mosaic, affine, MixUp, HSV, flip, letterbox).
 """
 import math
-from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from yolox.utils.atomic_io import atomic_write_bytes
 from yolox.utils.visualize import color_for, draw_box
 
-__all__ = ["to_bgr_image", "label_boxes", "draw_labels", "grid_layout", "tile_grid", "render_batch_grid",
-           "write_image"]
+__all__ = ["to_bgr_image", "label_boxes", "draw_labels", "grid_layout", "tile_grid", "render_batch_grid"]
 
 GRID_GAP = 4  # white pixels between tiles
 GRID_FILL = 255
@@ -86,12 +83,3 @@ def render_batch_grid(images, labels, *, class_names: Optional[Sequence[str]] = 
         tiles.append(draw_labels(img, image_labels, class_names=class_names, scale=scale))
     return tile_grid(tiles, cols=cols)
 
-
-def write_image(img: np.ndarray, path: Union[str, Path]) -> Path:
-    """Encode img [H, W, 3] uint8 by the file extension (default .jpg) and write it atomically."""
-    path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".jpg", img)
-    if not ok:
-        raise ValueError(f"cv2 could not encode the picture as {path.suffix!r} for {path}")
-    atomic_write_bytes(encoded.tobytes(), path)
-    return path

@@ -117,7 +117,8 @@ def _covered_fraction(box: np.ndarray, cover: np.ndarray) -> float:
     return iw * ih / max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
 
 
-def _write_split(root: Path, split: str, count: int, spec: SampleSpec, rng: np.random.Generator) -> None:
+def _write_split(root: Path, *, split: str, count: int, spec: SampleSpec, rng: np.random.Generator) -> None:
+    """Render ``count`` scenes into ``root/split/*.jpg`` and write their COCO json last."""
     images, annotations = [], []
     for image_id in range(count):
         img, objects = _render_scene(rng, spec)
@@ -146,8 +147,8 @@ def make_sample_dataset(root, spec: SampleSpec = SampleSpec()) -> Path:
     """
     root = Path(root)
     rng = np.random.default_rng(spec.seed)
-    _write_split(root, "train2017", spec.num_train, spec, rng)
-    _write_split(root, "val2017", spec.num_val, spec, rng)
+    _write_split(root, split="train2017", count=spec.num_train, spec=spec, rng=rng)
+    _write_split(root, split="val2017", count=spec.num_val, spec=spec, rng=rng)
     return root
 
 
