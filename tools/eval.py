@@ -13,6 +13,7 @@ import torch
 from loguru import logger
 
 from yolox.deploy.eval_run import EvalRequest, run_evaluation
+from yolox.evaluators import BACKENDS
 from yolox.exp import get_exp
 from yolox.exp.build import check_exp_value
 
@@ -39,6 +40,9 @@ def make_parser() -> argparse.ArgumentParser:
                         help="torch.compile the model first: ~1.5x faster forward on CPU, about a minute of "
                              "compiling per input shape, so worth it on large sets only")
     parser.add_argument("--results", default=None, type=str, help="also write the COCO results json here")
+    parser.add_argument("--coco-backend", default=None, choices=BACKENDS,
+                        help="COCO scorer: faster_coco_eval (C++, several times faster) or pycocotools (the reference "
+                             "implementation); same numbers (default: exp.coco_backend, faster_coco_eval)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
     return parser
 
@@ -58,6 +62,8 @@ def main(argv=None) -> int:
         exp.nmsthre = args.nms
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
+    if args.coco_backend is not None:
+        exp.coco_backend = args.coco_backend
     check_exp_value(exp)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     request = EvalRequest(ckpt=args.ckpt, batch_size=args.batch_size, fp16=args.fp16, fuse=args.fuse,

@@ -1,5 +1,5 @@
-"""Evaluation of a detector on a loader: COCO bbox AP (pycocotools or faster-coco-eval) and
-Pascal VOC mAP."""
+"""Evaluation of a detector on a loader: COCO bbox AP (faster-coco-eval by default, pycocotools as
+the reference) and Pascal VOC mAP."""
 from .coco_evaluator import COCOEvaluator, write_coco_results
 from .coco_format import (
     category_to_contiguous,
@@ -9,7 +9,14 @@ from .coco_format import (
     predictions_to_coco,
     undo_letterbox,
 )
-from .coco_scoring import COCO_STAT_NAMES, ClassScores, COCOScores, faster_coco_eval_available, score_coco_detections
+from .coco_scoring import (
+    BACKENDS,
+    COCO_STAT_NAMES,
+    DEFAULT_BACKEND,
+    ClassScores,
+    COCOScores,
+    score_coco_detections,
+)
 from .inference import ImagePrediction, InferenceTiming, predict_loader
 from .voc_evaluator import VOCEvaluator, VOCScores, score_voc, voc_detections, voc_ground_truth
 from .voc_metrics import ClassDetections, ClassGroundTruth, precision_recall, voc_ap, voc_class_ap

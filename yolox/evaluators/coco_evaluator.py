@@ -13,7 +13,7 @@ from torch import nn
 from yolox.utils.atomic_io import atomic_write
 
 from .coco_format import predictions_to_coco
-from .coco_scoring import COCOScores, score_coco_detections
+from .coco_scoring import DEFAULT_BACKEND, COCOScores, check_backend, score_coco_detections
 from .distributed import broadcast_from_main, gather_predictions, is_main_process
 from .inference import InferenceTiming, predict_loader
 
@@ -36,14 +36,14 @@ class COCOEvaluator:
 
     img_size: (height, width) the loader letterboxes to; confthre / nmsthre: postprocess thresholds;
     testdev: no ground truth, only write the results file. Keyword-only extras: ``backend``
-    ("pycocotools" or "faster_coco_eval", same numbers) and ``results_file`` (write the COCO
-    results json there on every evaluation). After ``evaluate``, ``last_scores`` and
+    ("faster_coco_eval", the default, or "pycocotools", the reference; same numbers) and
+    ``results_file`` (write the COCO results json there on every evaluation). After ``evaluate``, ``last_scores`` and
     ``last_timing`` hold the structured figures behind the summary text.
     """
 
     def __init__(self, dataloader, img_size: Tuple[int, int], confthre: float, nmsthre: float, num_classes: int,
                  testdev: bool = False, per_class_AP: bool = True, per_class_AR: bool = True, *,
-                 backend: str = "pycocotools", results_file: Optional[Union[str, Path]] = None):
+                 backend: str = DEFAULT_BACKEND, results_file: Optional[Union[str, Path]] = None):
         self.dataloader = dataloader
         self.img_size = tuple(img_size)
         self.confthre = confthre
@@ -52,7 +52,7 @@ class COCOEvaluator:
         self.testdev = testdev
         self.per_class_AP = per_class_AP
         self.per_class_AR = per_class_AR
-        self.backend = backend
+        self.backend = check_backend(backend)
         self.results_file = results_file
         self.last_scores: Optional[COCOScores] = None
         self.last_timing: Optional[InferenceTiming] = None
