@@ -1,7 +1,7 @@
 """Evaluation of a detector on a loader: COCO bbox AP (faster-coco-eval by default, pycocotools as
 the reference) and Pascal VOC mAP."""
 from .coco_evaluator import COCOEvaluator, write_coco_results
-from .coco_format import (
+from .coco_results import (
     category_to_contiguous,
     contiguous_to_category,
     detections_to_coco,

@@ -12,7 +12,7 @@ from torch import nn
 
 from yolox.utils.atomic_io import atomic_write
 
-from .coco_format import predictions_to_coco
+from .coco_results import predictions_to_coco
 from .coco_scoring import DEFAULT_BACKEND, COCOScores, check_backend, score_coco_detections
 from .distributed import broadcast_from_main, gather_predictions, is_main_process
 from .inference import InferenceTiming, predict_loader

@@ -14,7 +14,7 @@ from loguru import logger
 from tabulate import tabulate
 from torch import nn
 
-from .coco_format import category_to_contiguous, letterbox_ratio, undo_letterbox
+from .coco_results import category_to_contiguous, letterbox_ratio, undo_letterbox
 from .distributed import broadcast_from_main, gather_predictions, is_main_process
 from .inference import ImagePrediction, InferenceTiming, predict_loader
 from .voc_metrics import ClassDetections, ClassGroundTruth, voc_class_ap
