@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from loguru import logger
 
-from yolox.evaluators.distributed import is_main_process
 from yolox.evaluators.inference import predict_loader
+from yolox.utils.dist import is_main_process
 
 from .checkpoint_loading import load_model
 

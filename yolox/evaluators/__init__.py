@@ -1,6 +1,7 @@
 """Evaluation of a detector on a loader: COCO bbox AP (faster-coco-eval by default, pycocotools as
 the reference) and Pascal VOC mAP."""
-from .coco_evaluator import COCOEvaluator, write_coco_results
+from .base_evaluator import DetectionEvaluator, EvalResult
+from .coco_evaluator import COCOEvaluator
 from .coco_results import (
     category_to_contiguous,
     contiguous_to_category,
@@ -8,6 +9,7 @@ from .coco_results import (
     letterbox_ratio,
     predictions_to_coco,
     undo_letterbox,
+    write_coco_results,
 )
 from .coco_scoring import (
     BACKENDS,
