@@ -6,8 +6,9 @@ hand them over ([100, 7] letterboxed x1, y1, x2, y2, obj, cls_conf, class): abou
 jittered copies of ground-truth boxes, the rest random. The timed path is what
 ``COCOEvaluator`` does after inference: undo the letterbox and map class ids
 (``predictions_to_coco``), then ``COCOeval`` evaluate + accumulate + summarize and the per-class
-table (``score_coco_detections``). Median of ``--repeats`` runs; each backend that is installed,
-pycocotools both in one process and split by category over the available CPUs (the default).
+table (``score_coco_detections``). Median of ``--repeats`` runs of each backend side by side:
+faster-coco-eval (the default) and pycocotools (the reference), and whether the 12 numbers agree
+(to 1e-6, and exactly).
 
     python benchmarks/coco_eval.py
     python benchmarks/coco_eval.py --images 5000 --repeats 1
@@ -22,7 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Tuple
 
 import numpy as np
 import torch
@@ -30,10 +31,9 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from yolox.evaluators.coco_format import predictions_to_coco  # noqa: E402
-from yolox.evaluators.coco_scoring import faster_coco_eval_available, score_coco_detections  # noqa: E402
+from yolox.evaluators.coco_results import predictions_to_coco  # noqa: E402
+from yolox.evaluators.coco_scoring import BACKENDS, COCOScores, score_coco_detections  # noqa: E402
 from yolox.evaluators.inference import ImagePrediction  # noqa: E402
-from yolox.evaluators.parallel_cocoeval import default_processes  # noqa: E402
 
 # Megvii YOLOX's evaluate_prediction (plain pycocotools) on this 2-core machine, same setting.
 REFERENCE_SECONDS = 4.3
@@ -84,21 +84,26 @@ def make_predictions(coco, per_image: int, rng: np.random.Generator) -> List[Ima
     return predictions
 
 
-def time_backend(coco, predictions, backend: str, repeats: int, processes: Optional[int] = None) -> dict:
+def time_backend(coco, predictions, backend: str, repeats: int) -> Tuple[List[float], COCOScores]:
+    """Seconds of each run (predictions -> COCO records -> scores -> per-class table) and the scores."""
     times, scores = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         records = predictions_to_coco(predictions, test_size=TEST_SIZE, class_ids=COCO_CATEGORY_IDS)
-        scores = score_coco_detections(coco, records, backend=backend, processes=processes)
+        scores = score_coco_detections(coco, records, backend=backend)
         scores.per_class_table()
         times.append(time.perf_counter() - start)
-    seconds = statistics.median(times)
-    if backend == "pycocotools":
-        backend += f", {processes or default_processes()} process(es)"
-    return {"backend": backend, "images": len(predictions), "detections": len(records),
-            "seconds (median)": f"{seconds:.2f}", "best": f"{min(times):.2f}", "AP50:95": f"{scores.ap50_95:.4f}",
-            "AP50": f"{scores.ap50:.4f}",
-            "reference s": f"{REFERENCE_SECONDS:.1f}" if backend.startswith("pycocotools") else ""}
+    return times, scores
+
+
+def agreement(scores: COCOScores, reference: COCOScores) -> str:
+    """How the 12 stats compare with the reference backend's."""
+    if scores is reference:
+        return "(reference)"
+    largest = max(abs(scores.stats[k] - reference.stats[k]) for k in reference.stats)
+    if largest == 0.0:
+        return "yes (exactly)"
+    return f"yes (max diff {largest:.1e})" if largest <= 1e-6 else f"NO (max diff {largest:.1e})"
 
 
 def main() -> None:
@@ -111,15 +116,16 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     coco = make_ground_truth(args.images, rng)
     predictions = make_predictions(coco, args.per_image, rng)
-    backends = ["pycocotools"] + (["faster_coco_eval"] if faster_coco_eval_available() else [])
-    rows = []
-    if default_processes() > 1:  # the serial figure beside the default split one
-        rows.append(time_backend(coco, predictions, "pycocotools", args.repeats, processes=1))
-    rows += [time_backend(coco, predictions, backend, args.repeats) for backend in backends]
-    print(f"load average {os.getloadavg()[0]:.2f}")
+    results = {backend: time_backend(coco, predictions, backend, args.repeats) for backend in BACKENDS}
+    reference = results["pycocotools"][1]
+    rows = [{"backend": backend, "images": len(predictions), "detections": len(predictions) * args.per_image,
+             "seconds (median)": f"{statistics.median(times):.2f}", "best": f"{min(times):.2f}",
+             "AP50:95": f"{scores.ap50_95:.4f}", "AP50": f"{scores.ap50:.4f}",
+             "12 stats equal to pycocotools": agreement(scores, reference)}
+            for backend, (times, scores) in results.items()]
+    print(f"load average {os.getloadavg()[0]:.2f}; Megvii YOLOX (plain pycocotools) took {REFERENCE_SECONDS:.1f} s "
+          "here on an idle machine")
     print(tabulate(rows, headers="keys", tablefmt="github"))
-    if len(backends) == 1:
-        print("(pip install faster-coco-eval adds the faster backend's row)")
 
 
 if __name__ == "__main__":

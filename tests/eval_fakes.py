@@ -1,6 +1,8 @@
-"""Small stand-ins for evaluator tests: a hand-made COCO ground truth, a loader over it and a
-"model" that returns chosen detections, so the scores can be checked against pycocotools."""
-from typing import Dict, List, Sequence, Tuple
+"""Small stand-ins for evaluator tests: a hand-made COCO ground truth, a loader over it and
+"models" that return chosen detections, so the scores can be checked against pycocotools or
+worked out by hand."""
+import hashlib
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from pycocotools.coco import COCO
@@ -71,21 +73,78 @@ def ratio_of(info: dict) -> float:
     return min(TEST_SIZE[0] / info["height"], TEST_SIZE[1] / info["width"])
 
 
+def stack_padded(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
+    """Per-image [N_k, width] rows -> [K, max N_k, width], padded with all-zero (score 0) rows."""
+    table = torch.zeros(len(rows), max([len(r) for r in rows] + [1]), width)
+    for k, r in enumerate(rows):
+        if len(r):
+            table[k, :len(r)] = r
+    return table
+
+
 class TableModel(nn.Module):
     """Returns, for image k, ``rows[k]`` as [A, 5 + C] (padded with zero-score rows)."""
 
     def __init__(self, rows: Sequence[torch.Tensor], num_classes: int):
         super().__init__()
         self.anchor = nn.Parameter(torch.zeros(1))  # evaluators read the device from a parameter
-        width = 5 + num_classes
-        num_rows = max([len(r) for r in rows] + [1])
-        self.table = torch.zeros(len(rows), num_rows, width)
-        for k, r in enumerate(rows):
-            if len(r):
-                self.table[k, :len(r)] = r
+        self.table = stack_padded(rows, 5 + num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.table[images[:, 0, 0, 0].long()]
+
+
+def image_fingerprint(image: torch.Tensor) -> str:
+    """The exact pixels of one letterboxed image [3, H, W] as a short key."""
+    return hashlib.sha1(image.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+class _Head(nn.Module):
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.num_classes = num_classes  # what the eval tool reads of a YOLOX model
+
+
+class ImageLookupModel(nn.Module):
+    """Answers image ``images[k]`` with ``rows[k]`` as [A, 5 + C] (cx, cy, w, h, obj, class
+    probabilities, letterboxed pixels): it recognises an image by its exact pixels, so it can run
+    behind a real eval loader (letterboxing is deterministic). An image it was not given is an error."""
+
+    def __init__(self, images: Sequence[torch.Tensor], rows: Sequence[torch.Tensor], num_classes: int):
+        super().__init__()
+        self.head = _Head(num_classes)
+        self.anchor = nn.Parameter(torch.zeros(1))  # evaluators read the device from a parameter
+        self.index = {image_fingerprint(image): k for k, image in enumerate(images)}
+        self.register_buffer("table", stack_padded(rows, 5 + num_classes))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.table[[self.index[image_fingerprint(image)] for image in images]]
+
+
+def ground_truth_lookup_model(dataset, *, test_size: Tuple[int, int],
+                              skip_category: Optional[int] = None) -> ImageLookupModel:
+    """A model answering every image of ``dataset`` (a real eval dataset: items ``(img [3, H, W],
+    target, (h, w), image_id)``, ``coco``, ``class_ids``) with its non-crowd ground-truth boxes,
+    except those of category ``skip_category``: objectness 0.9, 0.899, ... (a fixed ranking),
+    class probability 1. Boxes are letterboxed here, independently of the evaluator's code."""
+    class_ids = list(dataset.class_ids)
+    images, rows = [], []
+    for index in range(len(dataset)):
+        image, _, (h, w), image_id = dataset[index]
+        ratio = min(test_size[0] / h, test_size[1] / w)
+        table = []
+        for ann in dataset.coco.imgToAnns[image_id]:
+            if ann["iscrowd"] or ann["category_id"] == skip_category:
+                continue
+            x, y, bw, bh = ann["bbox"]
+            row = torch.zeros(5 + len(class_ids))
+            row[:4] = torch.tensor([x + bw / 2, y + bh / 2, bw, bh], dtype=torch.float64) * ratio
+            row[4] = 0.9 - 0.001 * len(table)
+            row[5 + class_ids.index(ann["category_id"])] = 1.0
+            table.append(row)
+        images.append(torch.as_tensor(image))
+        rows.append(torch.stack(table) if table else torch.zeros(0, 5 + len(class_ids)))
+    return ImageLookupModel(images, rows, num_classes=len(class_ids))
 
 
 def detection_rows(dataset: FakeDataset, per_image: Dict[int, List[Tuple[int, List[float], float]]]) -> list:

@@ -1,5 +1,6 @@
 """COCOEvaluator on a hand-made ground truth: perfect predictions, one shifted box, no detections,
-class-id mapping, results file, return_outputs, and agreement of the two backends."""
+class-id mapping, results file, return_outputs; and the two COCO backends (faster-coco-eval, the
+default, and pycocotools, the reference) agreeing on the real COCO mini set."""
 import contextlib
 import copy
 import io
@@ -21,10 +22,10 @@ from eval_fakes import (
 from pycocotools.cocoeval import COCOeval
 
 from yolox.evaluators import (
+    BACKENDS,
     COCOEvaluator,
     category_to_contiguous,
     contiguous_to_category,
-    faster_coco_eval_available,
     score_coco_detections,
 )
 
@@ -127,60 +128,67 @@ def test_testdev_writes_results_and_skips_scoring(dataset, tmp_path):
     assert len(json.loads(out.read_text())) == 5
 
 
-@pytest.mark.skipif(not faster_coco_eval_available(), reason="faster-coco-eval is not installed")
-def test_faster_coco_eval_backend_gives_identical_numbers(dataset):
-    detections = ground_truth_detections(dataset.coco)
-    for image_id, dets in detections.items():  # shifted, rescaled and spurious boxes
-        c, (x, y, w, h), s = dets[0]
-        dets.append((c, [x + 3.0, y - 2.0, w * 0.8, h * 1.1], s - 0.3))
-        dets.append((c, [x + w / 2, y, w, h], s - 0.5))
-        dets[0] = (c, [x + image_id % 5, y, w, h], s)
-    records = [{"image_id": i, "category_id": c, "bbox": b, "score": s}
-               for i, d in detections.items() for c, b, s in d]
-    reference = score_coco_detections(dataset.coco, copy.deepcopy(records), backend="pycocotools")
-    faster = score_coco_detections(dataset.coco, records, backend="faster_coco_eval")
-    assert faster.stats == pytest.approx(reference.stats, abs=1e-12)
-    for a, b in zip(reference.per_class, faster.per_class):
-        assert (a.category_id, a.ap50_95, a.ap50, a.ar100) == pytest.approx((b.category_id, b.ap50_95, b.ap50,
-                                                                              b.ar100), abs=1e-12)
-    assert 0.0 < reference.ap50_95 < 1.0
+def test_unknown_backend_is_a_clear_error(dataset):
+    with pytest.raises(ValueError, match="unknown COCO evaluation backend 'fast'; choose one of faster_coco_eval"):
+        make_evaluator(dataset, backend="fast")
+    with pytest.raises(ValueError, match="unknown COCO evaluation backend"):
+        score_coco_detections(dataset.coco, [], backend="cocoapi")
 
 
-def test_pycocotools_split_by_category_over_processes_gives_identical_numbers(monkeypatch):
-    """Forked workers each evaluate a share of the categories; the merge must equal one process."""
+def noisy_detections(coco, seed: int = 0) -> list:
+    """COCO result dicts made from ``coco``'s ground truth: about 15% of the boxes dropped, the
+    rest jittered by ~8% of their size, 0..4 false positives per image (random class, place and
+    size), all with random scores, so every stat lands strictly between 0 and 1."""
+    rng = np.random.default_rng(seed)
+    cat_ids = sorted(coco.getCatIds())
+    records = []
+    for image_id in sorted(coco.getImgIds()):
+        image = coco.imgs[image_id]
+        for ann in coco.imgToAnns[image_id]:
+            if ann["iscrowd"] or rng.random() < 0.15:
+                continue
+            x, y, w, h = ann["bbox"]
+            dx, dy, dw, dh = rng.normal(0.0, 0.08, size=4) * [w, h, w, h]
+            records.append({"image_id": image_id, "category_id": ann["category_id"], "score": float(rng.random()),
+                            "bbox": [x + dx, y + dy, max(w + dw, 1.0), max(h + dh, 1.0)]})
+        for _ in range(int(rng.integers(0, 5))):
+            w, h = rng.uniform(4, image["width"] / 2), rng.uniform(4, image["height"] / 2)
+            records.append({"image_id": image_id, "category_id": int(rng.choice(cat_ids)),
+                            "score": float(rng.random() * 0.7),
+                            "bbox": [rng.uniform(0, image["width"] - w), rng.uniform(0, image["height"] - h), w, h]})
+    return records
+
+
+def test_both_backends_give_the_same_12_numbers_on_the_coco_mini_set(datasets_dir):
+    """Official val2017 annotations (80 categories, crowd regions, all three area ranges)."""
     from pycocotools.coco import COCO
 
-    from yolox.evaluators import parallel_cocoeval
-
-    rng = np.random.default_rng(0)
-    cat_ids = [1, 3, 7, 12, 18, 44, 52, 61, 77, 90]
-    images, annotations, records = [], [], []
-    for image_id in range(60):
-        images.append({"id": image_id, "width": 320, "height": 240})
-        for _ in range(int(rng.integers(1, 8))):
-            w, h = rng.uniform(4, 120, size=2)
-            x, y = rng.uniform(0, 320 - w), rng.uniform(0, 240 - h)
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "iscrowd": int(rng.random() < 0.05),
-                                "area": w * h, "category_id": int(rng.choice(cat_ids)), "bbox": [x, y, w, h]})
-            records.append({"image_id": image_id, "category_id": annotations[-1]["category_id"], "score": rng.random(),
-                            "bbox": [x + rng.normal(0, 3), y + rng.normal(0, 3), w, h]})
-        for _ in range(40):
-            w, h = rng.uniform(4, 120, size=2)
-            records.append({"image_id": image_id, "category_id": int(rng.choice(cat_ids)), "score": rng.random() * 0.6,
-                            "bbox": [rng.uniform(0, 320 - w), rng.uniform(0, 240 - h), w, h]})
-    coco = COCO()
-    coco.dataset = {"images": images, "annotations": annotations,
-                    "categories": [{"id": c, "name": f"c{c}"} for c in cat_ids]}
+    ann_file = datasets_dir / "coco_val2017_mini" / "annotations" / "instances_val2017.json"
     with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    merges = []
-    real_merge = parallel_cocoeval._merge
-    monkeypatch.setattr(parallel_cocoeval, "_merge", lambda *a: merges.append(1) or real_merge(*a))
-    assert len(records) >= parallel_cocoeval.MIN_DETECTIONS_TO_SPLIT
-    serial = score_coco_detections(coco, records, processes=1)
-    split = score_coco_detections(coco, records, processes=3)
-    assert merges == [1]  # the second call really was split
-    assert split.stats == serial.stats and split.text == serial.text
-    assert [(c.category_id, c.ap50_95, c.ap50, c.ar100) for c in split.per_class] == \
-           [(c.category_id, c.ap50_95, c.ap50, c.ar100) for c in serial.per_class]
-    assert 0.0 < serial.ap50_95 < 1.0
+        coco = COCO(str(ann_file))
+    records = noisy_detections(coco)
+    scores = {backend: score_coco_detections(coco, records, backend=backend) for backend in BACKENDS}
+    reference, faster = scores["pycocotools"], scores["faster_coco_eval"]
+    assert list(reference.stats) == list(faster.stats) and len(reference.stats) == 12
+    for name, value in reference.stats.items():
+        assert 0.0 < value < 1.0, (name, value)
+        assert faster.stats[name] == pytest.approx(value, abs=1e-6), name
+    assert faster.text == reference.text
+    assert len(reference.per_class) == len(faster.per_class) == 80
+    for a, b in zip(reference.per_class, faster.per_class):
+        assert (a.category_id, a.name) == (b.category_id, b.name)
+        assert (a.ap50_95, a.ap50, a.ar100) == pytest.approx((b.ap50_95, b.ap50, b.ar100), abs=1e-6, nan_ok=True)
+
+
+def test_summary_text_is_what_pycocotools_prints(dataset):
+    records = [{"image_id": i, "category_id": c, "bbox": b, "score": s}
+               for i, d in ground_truth_detections(dataset.coco).items() for c, b, s in d]
+    records[0]["bbox"] = [v + 3.0 for v in records[0]["bbox"]]
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluator = COCOeval(dataset.coco, dataset.coco.loadRes(copy.deepcopy(records)), iouType="bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        evaluator.summarize()
+    for backend in BACKENDS:  # -1.000 included: the tiny set has no large box
+        assert score_coco_detections(dataset.coco, records, backend=backend).text == printed.getvalue().rstrip()

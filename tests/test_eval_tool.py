@@ -1,5 +1,7 @@
 """tools/eval.py end to end on real COCO images (80 non-contiguous ids, crowd regions), and the
 letterbox undo and category mapping checked on the real data path."""
+import collections
+import importlib.util
 import json
 import subprocess
 import sys
@@ -42,23 +44,113 @@ def six_image_coco(mini_coco, tmp_path_factory):
     return root, subset
 
 
-def test_eval_tool_prints_coco_summary_table_and_timing(six_image_coco, repo_root, tmp_path):
+DROPPED = "chair"  # the category the known model leaves out (6 boxes in the six images)
+
+GROUND_TRUTH_EXP = """
+import sys
+
+sys.path.insert(0, {tests_dir!r})
+from eval_fakes import ground_truth_lookup_model  # noqa: E402
+
+from yolox.exp import Exp as BaseExp  # noqa: E402
+
+
+class Exp(BaseExp):
+    \"\"\"The six-image COCO set, evaluated by a model that answers each image with its non-crowd
+    ground truth except the boxes of category {dropped_id}.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.data_dir = {data_dir!r}
+        self.val_ann = "six.json"
+        self.test_size = (160, 224)  # not square: the letterbox pads the width or the height
+        self.data_num_workers = 0
+
+    def get_model(self):
+        if getattr(self, "model", None) is None:
+            self.model = ground_truth_lookup_model(self.get_eval_dataset(), test_size=self.test_size,
+                                                   skip_category={dropped_id})
+        return self.model
+"""
+
+
+def expected_coco_stats(annotations, dropped: int) -> list:
+    """The 12 COCO stats, worked out by counting, of detections that are exactly the non-crowd
+    boxes minus category ``dropped``. Every detection matches its own box (IoU 1; no two boxes of
+    a class overlap by IoU 0.5 here), so a category with boxes in an area range scores AP 1 and
+    AR 1 there (0 for ``dropped``), and recall with m detections per image and category counts
+    min(boxes, m) per image. Ranges without boxes give -1, as pycocotools prints."""
+    boxes = [a for a in annotations if not a["iscrowd"]]
+    ranges = {"all": (0, 1e10), "small": (0, 32 ** 2), "medium": (32 ** 2, 96 ** 2), "large": (96 ** 2, 1e10)}
+
+    def mean_over_categories(area: str, value=lambda c: 1.0) -> float:
+        low, high = ranges[area]
+        cats = {a["category_id"] for a in boxes if low <= a["area"] <= high}
+        return sum(0.0 if c == dropped else value(c) for c in cats) / len(cats) if cats else -1.0
+
+    def recall_at(max_dets: int):
+        def recall(category: int) -> float:
+            per_image = collections.Counter(a["image_id"] for a in boxes if a["category_id"] == category)
+            return sum(min(n, max_dets) for n in per_image.values()) / sum(per_image.values())
+        return recall
+
+    ap = mean_over_categories("all")
+    by_area = [mean_over_categories(area) for area in ("small", "medium", "large")]
+    recalls = [mean_over_categories("all", recall_at(m)) for m in (1, 10, 100)]
+    return [ap, ap, ap, *by_area, *recalls, *by_area]
+
+
+def per_class_rows(out: str) -> dict:
+    """{class name: [AP50:95, AP50, AR100] as printed} from the per-class table (two column groups)."""
+    table = out[out.index("per class (area all):"):].splitlines()[1:]
+    rows = {}
+    for line in table:
+        if not line.startswith("|") or "class" in line or "---" in line:
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        for group in range(0, len(cells), 4):
+            if cells[group]:
+                rows[cells[group]] = cells[group + 1:group + 4]
+    return rows
+
+
+@pytest.mark.parametrize("backend", ["faster_coco_eval", "pycocotools"])
+def test_eval_tool_prints_the_known_scores_of_a_known_model(six_image_coco, repo_root, tmp_path, backend):
+    """tools/eval.py on real images through the real loader, with a model whose detections are
+    the ground truth minus one class: every printed number is worked out independently."""
     root, subset = six_image_coco
     assert sum(a["iscrowd"] for a in subset["annotations"]) >= 2 and len(subset["categories"]) == 80
+    names = {c["id"]: c["name"] for c in subset["categories"]}
+    dropped_id = next(i for i, n in names.items() if n == DROPPED)
+    exp_file = tmp_path / "gt_exp.py"
+    exp_file.write_text(GROUND_TRUTH_EXP.format(tests_dir=str(repo_root / "tests"), data_dir=str(root),
+                                                dropped_id=dropped_id))
     results = tmp_path / "results.json"
-    # A random nano scores ~1e-4 everywhere: a tiny --conf keeps detections so COCOeval runs.
-    cmd = [sys.executable, str(repo_root / "tools" / "eval.py"), "-n", "yolox-nano", "--tsize", "160", "-b", "4",
-           "--conf", "0.00001", "--seed", "0", "--results", str(results),
-           "data_dir", str(root), "val_ann", "six.json", "data_num_workers", "0"]
+    cmd = [sys.executable, str(repo_root / "tools" / "eval.py"), "-f", str(exp_file), "-b", "4",
+           "--coco-backend", backend, "--results", str(results)]
     run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stderr
-    assert "Average forward time" in out and "Average NMS time" in out and "(per image, 6 images)" in out
-    assert out.count("Average Precision  (AP) @[") == 6 and out.count("Average Recall     (AR) @[") == 6
-    assert "| class" in out and "AP50:95" in out and "AR100" in out
-    assert "toothbrush" in out and "hair drier" in out  # all 80 classes listed, COCO names
+    assert "(per image, 6 images)" in out
+
+    expected = expected_coco_stats(subset["annotations"], dropped_id)
+    assert 0.9 < expected[0] < 1.0 and expected[6] < expected[7]  # the known model is not trivially perfect
+    printed = [line.rsplit("=", 1)[1].strip() for line in out.splitlines()
+               if "Average Precision  (AP) @[" in line or "Average Recall     (AR) @[" in line]
+    assert printed == [f"{v:0.3f}" for v in expected]
+
+    rows = per_class_rows(out)
+    assert len(rows) == 80 and set(rows) == set(names.values())  # COCO's names, all 80 categories
+    with_boxes = {names[a["category_id"]] for a in subset["annotations"] if not a["iscrowd"]}
+    for name, values in rows.items():
+        want = "0.000" if name == DROPPED else "1.000" if name in with_boxes else "-"
+        assert values == [want] * 3, (name, values)
+
     records = json.loads(results.read_text())
-    assert records and {r["category_id"] for r in records} <= {c["id"] for c in subset["categories"]}
+    kept = [a for a in subset["annotations"] if not a["iscrowd"] and a["category_id"] != dropped_id]
+    assert len(records) == len(kept)
+    assert sorted((r["image_id"], r["category_id"]) for r in records) == \
+        sorted((a["image_id"], a["category_id"]) for a in kept)
 
 
 def test_eval_tool_rejects_trt_and_unknown_overrides(repo_root, tmp_path):
@@ -69,6 +161,25 @@ def test_eval_tool_rejects_trt_and_unknown_overrides(repo_root, tmp_path):
     run = subprocess.run([sys.executable, tool, "-n", "yolox-nano", "no_such_key", "1"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "unknown experiment attribute 'no_such_key'" in run.stderr
+
+
+def test_eval_tool_flags_are_checked_like_overrides(repo_root, capsys):
+    """--tsize goes through the experiment's size check; --coco-backend takes the two backends only."""
+    from yolox.core.run import build_exp
+
+    spec = importlib.util.spec_from_file_location("eval_tool", repo_root / "tools" / "eval.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    args = tool.make_parser().parse_args(["-n", "yolox-nano", "--tsize", "100", "--coco-backend", "pycocotools"])
+    with pytest.raises(ValueError, match=r"test_size=\(100, 100\) must be \(height, width\), both multiples of 32"):
+        build_exp(args, overrides=tool.flag_overrides(args))
+    args = tool.make_parser().parse_args(["-n", "yolox-nano", "--tsize", "128", "--conf", "0.2", "--nms", "0.5",
+                                          "--coco-backend", "pycocotools", "test_conf", "0.3"])
+    exp = build_exp(args, overrides=tool.flag_overrides(args))
+    assert (exp.test_size, exp.test_conf, exp.nmsthre, exp.coco_backend) == ((128, 128), 0.2, 0.5, "pycocotools")
+    with pytest.raises(SystemExit):
+        tool.make_parser().parse_args(["-n", "yolox-nano", "--coco-backend", "fast"])
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
 
 
 def test_ground_truth_through_the_real_letterbox_scores_ap_1(six_image_coco):

@@ -12,14 +12,14 @@ import sys
 import torch
 from loguru import logger
 
-from yolox.deploy.eval_run import EvalRequest, run_evaluation
-from yolox.exp import get_exp
-from yolox.exp.build import check_exp_value
+from yolox.core.evaluate import EvalRequest, run_evaluation
+from yolox.core.run import build_exp
+from yolox.evaluators import BACKENDS
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
+    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="sets exp.exp_name (Megvii)")
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
@@ -39,8 +39,18 @@ def make_parser() -> argparse.ArgumentParser:
                         help="torch.compile the model first: ~1.5x faster forward on CPU, about a minute of "
                              "compiling per input shape, so worth it on large sets only")
     parser.add_argument("--results", default=None, type=str, help="also write the COCO results json here")
+    parser.add_argument("--coco-backend", default=None, choices=BACKENDS,
+                        help="COCO scorer: faster_coco_eval (C++, several times faster) or pycocotools (the reference "
+                             "implementation); same numbers (default: exp.coco_backend, faster_coco_eval)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
     return parser
+
+
+def flag_overrides(args: argparse.Namespace) -> dict:
+    """Experiment attributes this tool's own flags set (those given), applied after KEY VALUE."""
+    overrides = {"test_conf": args.conf, "nmsthre": args.nms, "coco_backend": args.coco_backend,
+                 "test_size": None if args.tsize is None else (args.tsize, args.tsize)}
+    return {key: value for key, value in overrides.items() if value is not None}
 
 
 def main(argv=None) -> int:
@@ -50,15 +60,7 @@ def main(argv=None) -> int:
                          "and build the engine with your TensorRT tools")
     if args.devices is not None and args.devices > 1:
         raise SystemExit(f"-d {args.devices}: multi-device evaluation is not available from this tool yet; use -d 1")
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts)
-    if args.conf is not None:
-        exp.test_conf = args.conf
-    if args.nms is not None:
-        exp.nmsthre = args.nms
-    if args.tsize is not None:
-        exp.test_size = (args.tsize, args.tsize)
-    check_exp_value(exp)
+    exp = build_exp(args, overrides=flag_overrides(args))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     request = EvalRequest(ckpt=args.ckpt, batch_size=args.batch_size, fp16=args.fp16, fuse=args.fuse,
                           testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,

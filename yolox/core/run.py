@@ -5,6 +5,7 @@ and overrides: experiment files are loaded by path, so an Exp object cannot be p
 spawned processes, and rebuilding it is deterministic.
 """
 from argparse import Namespace
+from typing import Any, Dict, Optional
 
 from yolox.exp import get_exp
 from yolox.exp.build import check_exp_value
@@ -12,10 +13,14 @@ from yolox.exp.build import check_exp_value
 __all__ = ["build_exp", "check_train_data", "run_training"]
 
 
-def build_exp(args: Namespace):
-    """The experiment of ``-f``/``-n`` with the trailing ``KEY VALUE`` overrides applied."""
+def build_exp(args: Namespace, *, overrides: Optional[Dict[str, Any]] = None):
+    """The experiment of ``-f``/``-n`` with the trailing ``KEY VALUE`` overrides applied, then
+    ``overrides`` (attribute -> value: a tool's own flags, such as tools/eval.py's ``--tsize``),
+    then its sizes checked, so a flag cannot slip a size off the stride grid past the check."""
     exp = get_exp(args.exp_file, args.name)
     exp.merge(list(args.opts or []))
+    for key, value in (overrides or {}).items():
+        setattr(exp, key, value)
     check_exp_value(exp)
     if args.experiment_name:
         exp.exp_name = args.experiment_name

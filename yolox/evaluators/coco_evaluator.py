@@ -1,99 +1,67 @@
 """COCOEvaluator: COCO bbox AP of a model on an eval loader (Megvii YOLOX's interface).
 
-Flow: loader -> model -> postprocess (score, NMS) -> gather on rank 0 -> undo letterbox ->
-contiguous class -> dataset category id -> COCO results -> COCOeval -> summary + per-class table.
+Flow (predict and gather in DetectionEvaluator): loader -> model -> postprocess (score, NMS) ->
+gather on rank 0 -> undo letterbox -> contiguous class -> dataset category id -> COCO results ->
+COCOeval -> summary + per-class table.
 """
-import json
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from loguru import logger
-from torch import nn
 
-from yolox.utils.atomic_io import atomic_write
+from .base_evaluator import DetectionEvaluator, EvalResult
+from .coco_results import predictions_to_coco, write_coco_results
+from .coco_scoring import DEFAULT_BACKEND, COCOScores, check_backend, score_coco_detections
+from .inference import ImagePrediction, InferenceTiming
 
-from .coco_format import predictions_to_coco
-from .coco_scoring import COCOScores, score_coco_detections
-from .distributed import broadcast_from_main, gather_predictions, is_main_process
-from .inference import InferenceTiming, predict_loader
-
-__all__ = ["COCOEvaluator", "write_coco_results"]
+__all__ = ["COCOEvaluator"]
 
 TESTDEV_RESULTS_FILE = "yolox_testdev_2017.json"
 
 
-def write_coco_results(records: Sequence[dict], path: Union[str, Path]) -> Path:
-    """Write COCO detection results (a json list) atomically; returns the path."""
-    path = Path(path)
-    with atomic_write(path, "w") as handle:
-        json.dump(list(records), handle)
-    return path
-
-
-class COCOEvaluator:
+class COCOEvaluator(DetectionEvaluator):
     """COCO AP of a detector on ``dataloader``, whose dataset exposes ``coco`` (pycocotools COCO of
     the ground truth) and ``class_ids`` (category id of each contiguous class).
 
     img_size: (height, width) the loader letterboxes to; confthre / nmsthre: postprocess thresholds;
     testdev: no ground truth, only write the results file. Keyword-only extras: ``backend``
-    ("pycocotools" or "faster_coco_eval", same numbers) and ``results_file`` (write the COCO
-    results json there on every evaluation). After ``evaluate``, ``last_scores`` and
-    ``last_timing`` hold the structured figures behind the summary text.
+    ("faster_coco_eval", the default, or "pycocotools", the reference; same numbers) and
+    ``results_file`` (write the COCO results json there on every evaluation). ``evaluate``
+    returns ``(ap50_95, ap50, summary)``, plus ``{image_id: {"bboxes", "scores", "categories"}}``
+    in original pixels when ``return_outputs``. After it, ``last_scores`` and ``last_timing`` hold
+    the structured figures behind the summary text.
     """
 
     def __init__(self, dataloader, img_size: Tuple[int, int], confthre: float, nmsthre: float, num_classes: int,
                  testdev: bool = False, per_class_AP: bool = True, per_class_AR: bool = True, *,
-                 backend: str = "pycocotools", results_file: Optional[Union[str, Path]] = None):
-        self.dataloader = dataloader
-        self.img_size = tuple(img_size)
-        self.confthre = confthre
-        self.nmsthre = nmsthre
-        self.num_classes = num_classes
+                 backend: str = DEFAULT_BACKEND, results_file: Optional[Union[str, Path]] = None):
+        super().__init__(dataloader=dataloader, img_size=img_size, confthre=confthre, nmsthre=nmsthre,
+                         num_classes=num_classes)
         self.testdev = testdev
         self.per_class_AP = per_class_AP
         self.per_class_AR = per_class_AR
-        self.backend = backend
+        self.backend = check_backend(backend)
         self.results_file = results_file
         self.last_scores: Optional[COCOScores] = None
-        self.last_timing: Optional[InferenceTiming] = None
 
-    @property
-    def dataset(self):
-        return self.dataloader.dataset
-
-    def evaluate(self, model: nn.Module, distributed: bool = False, half: bool = False,
-                 return_outputs: bool = False):
-        """Returns ``(ap50_95, ap50, summary)`` (``summary`` a printable str), plus a dict
-        ``{image_id: {"bboxes", "scores", "categories"}}`` in original pixels when ``return_outputs``.
-        Every rank gets rank 0's figures."""
-        predictions, timing = predict_loader(model, self.dataloader, num_classes=self.num_classes,
-                                             confthre=self.confthre, nmsthre=self.nmsthre, half=half,
-                                             progress=is_main_process())
-        if distributed:
-            predictions = gather_predictions(predictions)
-        result = None
-        if is_main_process():
-            records = predictions_to_coco(predictions, test_size=self.img_size, class_ids=self.dataset.class_ids)
-            result = self._score(records, [p.image_id for p in predictions], timing)
-            result = result + ((_outputs_by_image(records),) if return_outputs else ())
-        if distributed:
-            result = broadcast_from_main(result)
-        return result
-
-    def _score(self, records: list, image_ids: list, timing: InferenceTiming) -> Tuple[float, float, str]:
-        self.last_timing = timing
+    def _score(self, predictions: List[ImagePrediction], timing: InferenceTiming) -> EvalResult:
+        records = predictions_to_coco(predictions, test_size=self.img_size, class_ids=self.dataset.class_ids)
+        outputs = _outputs_by_image(records)
         results_file = self.results_file or (TESTDEV_RESULTS_FILE if self.testdev else None)
         if results_file is not None:
             path = write_coco_results(records, results_file)
             logger.info("wrote {} COCO detection results to {}", len(records), path)
         if self.testdev:
             self.last_scores = None
-            return 0.0, 0.0, f"{timing.summary_line()}\ntest-dev: no ground truth here; submit {results_file}"
-        scores = score_coco_detections(self.dataset.coco, records, image_ids=image_ids, backend=self.backend)
+            summary = f"{timing.summary_line()}\ntest-dev: no ground truth here; submit {results_file}"
+            return EvalResult(ap50_95=0.0, ap50=0.0, summary=summary, outputs=outputs)
+        scores = score_coco_detections(self.dataset.coco, records, image_ids=[p.image_id for p in predictions],
+                                       backend=self.backend)
         if not records:
             logger.warning(scores.text)
         self.last_scores = scores
-        return scores.ap50_95, scores.ap50, self._summary(scores, timing)
+        return EvalResult(ap50_95=scores.ap50_95, ap50=scores.ap50, summary=self._summary(scores, timing),
+                          outputs=outputs)
 
     def _summary(self, scores: COCOScores, timing: InferenceTiming) -> str:
         parts = [timing.summary_line(), scores.text]

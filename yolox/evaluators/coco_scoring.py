@@ -1,10 +1,10 @@
 """Score COCO-format detections against a ground truth: the 12 COCO stats and per-class figures.
 
-Backends: ``"pycocotools"`` (the default, the reference implementation) and ``"faster_coco_eval"``
-(a C++ re-implementation giving the same numbers, several times faster on large sets).
+Backends: ``"faster_coco_eval"`` (the default: faster-coco-eval, a C++ implementation of
+pycocotools' COCOeval with the same numbers, several times faster on large sets) and
+``"pycocotools"`` (the reference implementation, for checking).
 """
 import contextlib
-import copy
 import io
 import math
 from dataclasses import dataclass, field
@@ -13,15 +13,19 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from tabulate import tabulate
 
-from .parallel_cocoeval import evaluate_and_accumulate
-
-__all__ = ["COCO_STAT_NAMES", "BACKENDS", "ClassScores", "COCOScores", "score_coco_detections",
-           "faster_coco_eval_available"]
+__all__ = ["COCO_STAT_NAMES", "BACKENDS", "DEFAULT_BACKEND", "ClassScores", "COCOScores", "check_backend",
+           "score_coco_detections", "summary_text"]
 
 # The order of COCOeval.stats.
 COCO_STAT_NAMES = ("AP50:95", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
                    "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large")
-BACKENDS = ("pycocotools", "faster_coco_eval")
+# What each stat averages over: (AP or AR, IoU threshold or None for 0.50:0.95, area, max detections).
+_STAT_SETTINGS = (("AP", None, "all", 100), ("AP", 0.5, "all", 100), ("AP", 0.75, "all", 100),
+                  ("AP", None, "small", 100), ("AP", None, "medium", 100), ("AP", None, "large", 100),
+                  ("AR", None, "all", 1), ("AR", None, "all", 10), ("AR", None, "all", 100),
+                  ("AR", None, "small", 100), ("AR", None, "medium", 100), ("AR", None, "large", 100))
+BACKENDS = ("faster_coco_eval", "pycocotools")
+DEFAULT_BACKEND = "faster_coco_eval"
 
 
 @dataclass
@@ -69,12 +73,22 @@ class COCOScores:
         return tabulate(rows, headers=headers * groups, tablefmt="github", disable_numparse=True)
 
 
-def faster_coco_eval_available() -> bool:
-    try:
-        import faster_coco_eval  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def check_backend(backend: str) -> str:
+    """``backend`` if it is one of BACKENDS; a ValueError naming the choices otherwise."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown COCO evaluation backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def summary_text(stats: Sequence[float]) -> str:
+    """The 12 stats as pycocotools' ``summarize`` prints them (-1.000 where a range has no ground
+    truth). Written here so both backends print the same 12 lines (faster-coco-eval adds two)."""
+    lines = []
+    for value, (kind, iou, area, max_dets) in zip(stats, _STAT_SETTINGS):
+        title = "Average Precision  (AP)" if kind == "AP" else "Average Recall     (AR)"
+        iou_text = "0.50:0.95" if iou is None else f"{iou:0.2f}"
+        lines.append(f" {title} @[ IoU={iou_text:<9} | area={area:>6s} | maxDets={max_dets:>3d} ] = {value:0.3f}")
+    return "\n".join(lines)
 
 
 def zero_scores(reason: str) -> COCOScores:
@@ -83,51 +97,53 @@ def zero_scores(reason: str) -> COCOScores:
 
 
 def score_coco_detections(coco_gt, detections: Sequence[dict], *, image_ids: Optional[Sequence[int]] = None,
-                          backend: str = "pycocotools", processes: Optional[int] = None) -> COCOScores:
+                          backend: str = DEFAULT_BACKEND) -> COCOScores:
     """Evaluate bbox ``detections`` (COCO result dicts) against ``coco_gt`` (a pycocotools COCO).
 
     image_ids: the images that were run (default: all of coco_gt); images outside it are not
     counted as misses. Empty ``detections`` give all-zero stats and say so in ``text``.
-    processes: pycocotools work shared by category over this many forked processes (None: the
-    CPUs available; 1: in this process), same numbers either way.
+    backend: one of BACKENDS; both give the same numbers.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown COCO evaluation backend {backend!r}; choose one of {BACKENDS}")
+    check_backend(backend)
     if len(detections) == 0:
         return zero_scores("No detections above the confidence threshold: AP is 0 "
                            "(an untrained model, a too high --conf, or a num_classes that does not match the data).")
-    evaluator = _run_cocoeval(coco_gt, detections, image_ids, backend, processes)
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        evaluator.summarize()
-    stats = {name: float(v) for name, v in zip(COCO_STAT_NAMES, evaluator.stats[:len(COCO_STAT_NAMES)])}
+    evaluator = _run_cocoeval(coco_gt, detections, image_ids=image_ids, backend=backend)
+    values = [float(v) for v in evaluator.stats[:len(COCO_STAT_NAMES)]]
     names = {c["id"]: c.get("name", str(c["id"])) for c in coco_gt.dataset.get("categories", [])}
     per_class = _per_class(evaluator.eval, list(evaluator.params.catIds), names)
-    return COCOScores(stats=stats, per_class=per_class, text=printed.getvalue().rstrip())
+    return COCOScores(stats=dict(zip(COCO_STAT_NAMES, values)), per_class=per_class, text=summary_text(values))
 
 
-def _run_cocoeval(coco_gt, detections: Sequence[dict], image_ids, backend: str, processes: Optional[int]):
-    """Load the results and run evaluate + accumulate, keeping their chatter off stdout."""
+def _run_cocoeval(coco_gt, detections: Sequence[dict], *, image_ids: Optional[Sequence[int]], backend: str):
+    """A bbox COCOeval of ``backend`` after evaluate, accumulate and summarize, their chatter
+    kept off stdout."""
     # loadRes adds keys (id, area, iscrowd, segmentation) to the dicts it is given but changes no
     # value in them: shallow copies keep the callers' clean (a deep copy took 1.4 s of 7 here).
     detections = [dict(d) for d in detections]
     with contextlib.redirect_stdout(io.StringIO()):
         if backend == "faster_coco_eval":
-            from faster_coco_eval import COCO, COCOeval_faster
-
-            gt = COCO(copy.deepcopy(coco_gt.dataset))
-            evaluator = COCOeval_faster(gt, gt.loadRes(detections), iouType="bbox")
+            evaluator = _faster_cocoeval(coco_gt, detections)
         else:
             from pycocotools.cocoeval import COCOeval
 
             evaluator = COCOeval(coco_gt, coco_gt.loadRes(detections), iouType="bbox")
         if image_ids is not None:
             evaluator.params.imgIds = sorted({int(i) for i in image_ids})
-        if backend == "pycocotools":
-            evaluate_and_accumulate(evaluator, num_detections=len(detections), processes=processes)
-        else:  # faster_coco_eval is already fast in one process
-            evaluator.evaluate()
-            evaluator.accumulate()
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
     return evaluator
+
+
+def _faster_cocoeval(coco_gt, detections: List[dict]):
+    """faster-coco-eval's COCOeval over its own COCO of ``coco_gt``'s dataset. Its evaluation
+    writes keys ("ignore") into the annotation dicts, so it gets shallow copies of them."""
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    dataset = dict(coco_gt.dataset, annotations=[dict(a) for a in coco_gt.dataset.get("annotations", [])])
+    gt = COCO(dataset)
+    return COCOeval_faster(gt, gt.loadRes(detections), iouType="bbox")
 
 
 def _per_class(accumulated: dict, cat_ids: Sequence[int], names: Dict[int, str]) -> List[ClassScores]:

@@ -3,15 +3,11 @@ from typing import Any, List, Sequence
 
 import torch.distributed as dist
 
-__all__ = ["is_distributed", "is_main_process", "gather_predictions", "broadcast_from_main"]
+__all__ = ["is_distributed", "gather_predictions", "broadcast_from_main"]
 
 
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def is_main_process() -> bool:
-    return not is_distributed() or dist.get_rank() == 0
 
 
 def gather_predictions(predictions: Sequence[Any]) -> List[Any]:

@@ -12,11 +12,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from loguru import logger
 from tabulate import tabulate
-from torch import nn
 
-from .coco_format import category_to_contiguous, letterbox_ratio, undo_letterbox
-from .distributed import broadcast_from_main, gather_predictions, is_main_process
-from .inference import ImagePrediction, InferenceTiming, predict_loader
+from .base_evaluator import DetectionEvaluator, EvalResult
+from .coco_results import category_to_contiguous, letterbox_ratio, undo_letterbox
+from .inference import ImagePrediction, InferenceTiming
 from .voc_metrics import ClassDetections, ClassGroundTruth, voc_class_ap
 
 __all__ = ["VOCEvaluator", "VOCScores", "score_voc", "voc_ground_truth", "voc_detections"]
@@ -118,52 +117,32 @@ def score_voc(detections: List[ClassDetections], ground_truth: List[Dict[int, Cl
                      use_07_metric=use_07_metric)
 
 
-class VOCEvaluator:
+class VOCEvaluator(DetectionEvaluator):
     """VOC mAP of a detector on ``dataloader`` (dataset exposing ``coco`` and ``class_ids``).
 
     use_07_metric: the VOC2007 11-point rule (the reference's choice for VOC2007 test) or, False,
     the area rule of VOC2010+. pixel_offset: 0 for continuous pixel coordinates (what the datasets
-    give), 1 for the devkit's inclusive integer corners.
+    give), 1 for the devkit's inclusive integer corners. ``evaluate`` returns ``(mAP@[.5:.95],
+    mAP@0.5, summary str)``, plus the per-image predictions when ``return_outputs``.
     """
 
     def __init__(self, dataloader, img_size: Tuple[int, int], confthre: float, nmsthre: float, num_classes: int,
                  *, use_07_metric: bool = True, pixel_offset: float = 0.0):
-        self.dataloader = dataloader
-        self.img_size = tuple(img_size)
-        self.confthre = confthre
-        self.nmsthre = nmsthre
-        self.num_classes = num_classes
+        super().__init__(dataloader=dataloader, img_size=img_size, confthre=confthre, nmsthre=nmsthre,
+                         num_classes=num_classes)
         self.use_07_metric = use_07_metric
         self.pixel_offset = pixel_offset
         self.last_scores: Optional[VOCScores] = None
-        self.last_timing: Optional[InferenceTiming] = None
 
-    def evaluate(self, model: nn.Module, distributed: bool = False, half: bool = False,
-                 return_outputs: bool = False):
-        """Returns ``(mAP@[.5:.95], mAP@0.5, summary str)``, plus the per-image predictions when
-        ``return_outputs``. Every rank gets rank 0's figures."""
-        predictions, timing = predict_loader(model, self.dataloader, num_classes=self.num_classes,
-                                             confthre=self.confthre, nmsthre=self.nmsthre, half=half,
-                                             progress=is_main_process())
-        if distributed:
-            predictions = gather_predictions(predictions)
-        result = None
-        if is_main_process():
-            result = self._score(predictions, timing) + ((predictions,) if return_outputs else ())
-        if distributed:
-            result = broadcast_from_main(result)
-        return result
-
-    def _score(self, predictions: List[ImagePrediction], timing: InferenceTiming) -> Tuple[float, float, str]:
-        dataset = self.dataloader.dataset
-        class_ids = list(dataset.class_ids)
+    def _score(self, predictions: List[ImagePrediction], timing: InferenceTiming) -> EvalResult:
+        class_ids = list(self.dataset.class_ids)
         if all(p.detections is None for p in predictions):
             logger.warning("No detections above the confidence threshold {}: VOC mAP is 0", self.confthre)
-        ground_truth = voc_ground_truth(dataset.coco, [p.image_id for p in predictions], class_ids)
+        ground_truth = voc_ground_truth(self.dataset.coco, [p.image_id for p in predictions], class_ids)
         detections = voc_detections(predictions, test_size=self.img_size, num_classes=len(class_ids))
-        names = [c["name"] for c in dataset.coco.loadCats(class_ids)]
+        names = [c["name"] for c in self.dataset.coco.loadCats(class_ids)]
         scores = score_voc(detections, ground_truth, names=names, use_07_metric=self.use_07_metric,
                            pixel_offset=self.pixel_offset)
-        self.last_scores, self.last_timing = scores, timing
-        summary = f"{timing.summary_line()}\n{scores.table()}\n"
-        return scores.map50_95, scores.map50, summary
+        self.last_scores = scores
+        return EvalResult(ap50_95=scores.map50_95, ap50=scores.map50,
+                          summary=f"{timing.summary_line()}\n{scores.table()}\n", outputs=predictions)

@@ -1,18 +1,22 @@
-"""From detections in letterboxed input pixels to COCO result records in original-image pixels.
+"""From detections in letterboxed input pixels to COCO result records in original-image pixels,
+and the results json they are written to.
 
 ``ValTransform`` resizes an image by ``r = min(test_h / h, test_w / w)`` and pads at the bottom
 and right only, so undoing it is a division by ``r`` with no offset.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
+from yolox.utils.atomic_io import atomic_write
 from yolox.utils.boxes import letterbox_scale, xyxy_to_xywh
 
 from .inference import ImagePrediction
 
 __all__ = ["letterbox_ratio", "undo_letterbox", "detections_to_coco", "predictions_to_coco",
-           "contiguous_to_category", "category_to_contiguous"]
+           "contiguous_to_category", "category_to_contiguous", "write_coco_results"]
 
 
 def letterbox_ratio(orig_size: Tuple[int, int], test_size: Tuple[int, int]) -> float:
@@ -73,3 +77,11 @@ def predictions_to_coco(predictions: Sequence[ImagePrediction], *, test_size: Tu
         records.extend(detections_to_coco(prediction.detections, image_id=prediction.image_id, ratio=ratio,
                                           class_ids=class_ids))
     return records
+
+
+def write_coco_results(records: Sequence[dict], path: Union[str, Path]) -> Path:
+    """Write COCO detection results (a json list) atomically; returns the path."""
+    path = Path(path)
+    with atomic_write(path, "w") as handle:
+        json.dump(list(records), handle)
+    return path

@@ -1,5 +1,6 @@
-"""One evaluation run as tools/eval.py performs it: checkpoint-shaped model, the experiment's
-evaluator, the COCO summary with the per-class table and the time per image."""
+"""One evaluation run as tools/eval.py performs it: build the model the checkpoint describes, load
+its weights, run the experiment's evaluator; returns the COCO summary with the per-class table
+and the time per image."""
 import random
 import time
 from dataclasses import dataclass
@@ -9,10 +10,10 @@ import numpy as np
 import torch
 from loguru import logger
 
-from yolox.evaluators.distributed import is_main_process
+from yolox.deploy.checkpoint_loading import load_model
 from yolox.evaluators.inference import predict_loader
+from yolox.utils.dist import is_main_process
 
-from .checkpoint_loading import load_model
 
 __all__ = ["EvalRequest", "run_evaluation", "seed_everything"]
 
