@@ -132,7 +132,7 @@ def test_finetune_into_other_num_classes_skips_class_predictions(tmp_path, sampl
     target = write_exp(tmp_path / "three.py", data_dir=sample_dir, output_dir=tmp_path / "out", num_classes=3)
     exp = build_exp(train_tool.make_parser().parse_args(["-f", str(target)]))
     model = exp.get_model()
-    from yolox.core import load_matching_weights
+    from yolox.utils.checkpoint import load_matching_weights
     report = load_matching_weights(model, read_ckpt(ckpt_path)["ema"]["state_dict"], source=str(ckpt_path))
     skipped = sorted(entry.split(":")[0] for entry in report.shape_mismatch)
     assert skipped == sorted(f"head.cls_preds.{i}.{p}" for i in range(3) for p in ("weight", "bias"))

@@ -1,11 +1,3 @@
 """Using a trained model outside training: load a checkpoint, predict and draw, export."""
-from .checkpoint_loading import (
-    LoadedModel,
-    apply_checkpoint_architecture,
-    checkpoint_weights,
-    infer_num_classes,
-    load_model,
-    read_checkpoint,
-    resolve_class_names,
-)
+from .checkpoint_loading import LoadedModel, apply_checkpoint_architecture, load_model, resolve_class_names
 from .predictor import Detections, Predictor
