@@ -16,9 +16,9 @@ import torch
 from loguru import logger
 from torch import nn
 
+from yolox.core.run import build_exp
 from yolox.deploy.checkpoint_loading import load_model
 from yolox.deploy.demo import write_image
-from yolox.exp import get_exp
 from yolox.models.assignment_view import compute_assignments
 from yolox.utils.visualize import draw_assignments, tensor_to_image
 
@@ -56,8 +56,7 @@ def render_assignment_batches(model: nn.Module, loader: Iterable, *, save_dir: P
 
 def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts)
+    exp = build_exp(args)
     loader = exp.get_data_loader(args.batch_size, False, no_aug=args.no_aug)
     loaded = load_model(exp, args.ckpt, device="cpu")  # after the loader: the dataset's names are known
     save_dir = (Path(args.output_dir) if args.output_dir else

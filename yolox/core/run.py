@@ -1,4 +1,4 @@
-"""One rank's training run, from the parsed command line of tools/train.py.
+"""The experiment of a tool's command line, and one rank's training run from tools/train.py's.
 
 Each process (spawned, torchrun, or the only one) builds its own experiment from the file name
 and overrides: experiment files are loaded by path, so an Exp object cannot be pickled to
@@ -13,11 +13,16 @@ __all__ = ["build_exp", "check_train_data", "run_training"]
 
 
 def build_exp(args: Namespace):
-    """The experiment of ``-f``/``-n`` with the trailing ``KEY VALUE`` overrides applied."""
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(list(args.opts or []))
+    """The experiment of a tool's parsed flags: ``exp_file`` (``-f``) or ``name`` (``-n``), the
+    trailing ``KEY VALUE`` overrides (``opts``), then, where the tool has them, ``--tsize`` (square
+    test size) and ``-expn`` (``experiment_name``); input and test sizes are checked last."""
+    exp = get_exp(args.exp_file, getattr(args, "name", None))
+    exp.merge(list(getattr(args, "opts", None) or []))
+    tsize = getattr(args, "tsize", None)
+    if tsize is not None:
+        exp.test_size = (tsize, tsize)
     check_exp_value(exp)
-    if args.experiment_name:
+    if getattr(args, "experiment_name", None):
         exp.exp_name = args.experiment_name
     if getattr(args, "batch_size", 0) is None:
         # Resolved here, before any process starts, so every rank and the LR agree on it.
