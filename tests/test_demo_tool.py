@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from yolox.deploy import Predictor, load_model
+from yolox.deploy import Predictor
+from yolox.exp.checkpoint_model import load_model
 from yolox.exp import get_exp
 from yolox.utils.visualize import color_for
 

@@ -61,12 +61,14 @@ def test_sample_workflow_end_to_end(workdir):
     # 3. evaluate the best checkpoint: the AP training chose it by, and a time per image over the 4 images
     # (test_conf 0 in training and here: two tiny epochs score below the default threshold)
     out = _tool("eval.py", "-f", EXP, "-c", run_dir / "best_ckpt.pth", "-b", 4, *_overrides(workdir, 2), cwd=workdir)
-    ap50_95 = re.search(r"Average Precision  \(AP\) @\[ IoU=0.50:0.95 \| area=   all \| maxDets=100 \] = (-?[\d.]+)", out)
+    ap50_95 = re.search(r"\(AP\) @\[ IoU=0.50:0.95 \| area=   all \| maxDets=100 \] = (-?[\d.]+)", out)
     assert ap50_95, out[-3000:]
     assert float(ap50_95.group(1)) == pytest.approx(_ckpt(run_dir / "best_ckpt.pth")["best_ap"], abs=6e-4)
     assert "circle" in out  # the per-class table names the sample classes
-    timing = re.search(r"Average forward time: ([\d.]+) ms, Average NMS time: ([\d.]+) ms.*per image, (\d+) images", out)
-    assert timing and float(timing.group(1)) > 0 and float(timing.group(2)) > 0 and timing.group(3) == "4", out[-3000:]
+    timing = re.search(r"Average forward time: ([\d.]+) ms, Average NMS time: ([\d.]+) ms.*per image, (\d+) images",
+                       out)
+    assert timing, out[-3000:]
+    assert float(timing.group(1)) > 0 and float(timing.group(2)) > 0 and timing.group(3) == "4"
 
     # 4. resume for one more epoch
     out = _tool("train.py", "-f", EXP, "-b", 4, "--resume", *_overrides(workdir, 3), cwd=workdir)

@@ -1,7 +1,10 @@
 """ONNX (onnxruntime) and TorchScript exports of nano equal eager PyTorch: 1e-3 on boxes, 1e-4 on
-scores, static and dynamic batch, batch 1 and 2, on a real photograph when ../shared is present."""
+scores, static and dynamic batch, batch 1 and 2, on a real photograph when ../shared is present;
+both export tools write raw box offsets unless --decode_in_inference."""
+import importlib.util
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -96,3 +99,48 @@ def test_verification_batch_differs_between_images(photo):
     images = verification_batch(photo, SIZE, 2)
     assert images.shape == (2, 3) + SIZE and images.dtype == np.float32
     assert not np.array_equal(images[0], images[1])
+
+
+
+def _tool(repo_root, name: str):
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", repo_root / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_onnx(path, images):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: images})[0]
+
+
+def _run_torchscript(path, images):
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
+        return torch.jit.load(str(path), map_location="cpu")(torch.from_numpy(images)).numpy()
+
+
+@pytest.mark.parametrize("name, extra_flags, run_file", [("export_onnx", ["--no-onnxsim"], _run_onnx),
+                                                          ("export_torchscript", [], _run_torchscript)])
+def test_export_tools_write_raw_offsets_unless_decode_in_inference(repo_root, tmp_path, nano, name, extra_flags,
+                                                                    run_file):
+    """Megvii's convention in both tools: raw dx, dy, dw, dh by default, decoded with the flag."""
+    tool = _tool(repo_root, name)
+    help_text = " ".join(tool.make_parser().format_help().split())
+    assert "--decode_in_inference" in help_text and "default: raw grid offsets" in help_text
+    ckpt = tmp_path / "nano.pth"
+    torch.save({"model": nano.state_dict()}, ckpt)
+    images = verification_batch(None, (96, 96), 1)
+    for flags, decode in (([], False), (["--decode_in_inference"], True)):
+        out = tmp_path / f"{name}_{decode}.out"
+        assert tool.main(["-n", "yolox-nano", "-c", str(ckpt), "--tsize", "96", "--output-name", str(out),
+                          *extra_flags, *flags]) == 0
+        nano.head.decode_in_inference = decode
+        try:
+            with torch.no_grad():
+                expected = nano(torch.from_numpy(images)).numpy()
+        finally:
+            nano.head.decode_in_inference = True
+        np.testing.assert_allclose(run_file(out, images), expected, atol=1e-3, rtol=0)

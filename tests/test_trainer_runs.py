@@ -6,6 +6,7 @@ import torch
 
 from yolox.core import NonFiniteLossError, Trainer
 from yolox.core.run import build_exp
+from yolox.utils.checkpoint import load_matching_weights
 from yolox.utils.model_utils import is_channels_last
 
 from _train_helpers import load_train_tool, make_tiny_sample, max_state_difference, read_ckpt, write_exp
@@ -133,7 +134,6 @@ def test_finetune_into_other_num_classes_skips_class_predictions(tmp_path, sampl
     exp = build_exp(train_tool.make_parser().parse_args(["-f", str(target)]))
     model = exp.get_model()
     initial = {k: v.clone() for k, v in model.state_dict().items()}
-    from yolox.core import load_matching_weights
     loaded = read_ckpt(ckpt_path)["ema"]["state_dict"]
     report = load_matching_weights(model, loaded, source=str(ckpt_path))
     class_preds = {f"head.cls_preds.{i}.{p}" for i in range(3) for p in ("weight", "bias")}

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from yolox.diagnostics import compute_assignments, draw_assignments, tensor_to_image
 from yolox.exp import get_exp
-from yolox.utils.visualize import color_for
+from yolox.models.assignment_view import compute_assignments
+from yolox.utils.visualize import color_for, draw_assignments, tensor_to_image
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import sys
 
 from yolox.data import AnnotationError, ImageReadError
 from yolox.data.dataset_report import compare_splits, format_report, summarize_dataset
-from yolox.exp import get_exp
+from yolox.core.run import build_exp
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -28,8 +28,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts)
+    exp = build_exp(args)
     reports, failed = [], False
     for split, build in (("train", exp.get_dataset), ("val", exp.get_eval_dataset)):
         try:

@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 from loguru import logger
 
-from yolox.deploy.checkpoint_loading import load_model
+from yolox.core.run import build_exp
+from yolox.exp.checkpoint_model import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
-from yolox.exp import get_exp
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -60,10 +60,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"demo {args.demo}: give --path")
     if args.device == "gpu" and not torch.cuda.is_available():
         raise SystemExit("--device gpu: no CUDA device is available")
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts or [])
-    if args.tsize is not None:
-        exp.test_size = (args.tsize, args.tsize)
+    exp = build_exp(args)
     loaded = load_model(exp, args.ckpt, device="cuda" if args.device == "gpu" else "cpu", fuse=args.fuse)
     logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
     predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,

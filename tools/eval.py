@@ -47,9 +47,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def flag_overrides(args: argparse.Namespace) -> dict:
-    """Experiment attributes this tool's own flags set (those given), applied after KEY VALUE."""
-    overrides = {"test_conf": args.conf, "nmsthre": args.nms, "coco_backend": args.coco_backend,
-                 "test_size": None if args.tsize is None else (args.tsize, args.tsize)}
+    """Experiment attributes this tool's own flags set (those given), applied after KEY VALUE
+    (build_exp applies ``--tsize`` itself)."""
+    overrides = {"test_conf": args.conf, "nmsthre": args.nms, "coco_backend": args.coco_backend}
     return {key: value for key, value in overrides.items() if value is not None}
 
 

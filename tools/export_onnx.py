@@ -3,19 +3,18 @@
     python tools/export_onnx.py -n yolox-s -c yolox_s.pth --output-name yolox_s.onnx
     python tools/export_onnx.py -f exps/my_exp.py -c best_ckpt.pth --dynamic --image photo.jpg
 
-Output [B, A, 5 + C]: boxes (raw grid offsets, or cx, cy, w, h in input pixels with
---decode_in_inference), objectness and class probabilities. Exits with status 1 when onnxruntime
-and PyTorch differ by more than 1e-3 on boxes or 1e-4 on scores.
+Output [B, A, 5 + C]: boxes, objectness and class probabilities. Boxes are raw grid offsets
+(dx, dy, dw, dh) unless --decode_in_inference bakes the decoding to cx, cy, w, h in input pixels
+into the graph (Megvii's convention). Exits with status 1 when onnxruntime and PyTorch differ by
+more than 1e-3 on boxes or 1e-4 on scores.
 """
 import argparse
 import sys
 
-from loguru import logger
-
-from yolox.deploy.checkpoint_loading import model_for_export
-from yolox.deploy.export_check import check_batches
+from yolox.core.run import build_exp
+from yolox.exp.checkpoint_model import model_for_export
+from yolox.deploy.export_check import verify_export
 from yolox.deploy.onnx_export import OnnxExportSettings, check_onnx, export_onnx
-from yolox.exp import get_exp
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -27,7 +26,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=1, help="batch size of a static graph")
     parser.add_argument("--dynamic", action="store_true", help="symbolic batch axis")
     parser.add_argument("--no-onnxsim", action="store_true", help="skip graph simplification")
-    parser.add_argument("--decode_in_inference", action="store_true", help="decode boxes inside the graph")
+    parser.add_argument("--decode_in_inference", action="store_true",
+                        help="decode boxes to cx, cy, w, h in input pixels inside the exported model; "
+                             "default: raw grid offsets, decoded by the deployment code (Megvii's default)")
     parser.add_argument("--tsize", type=int, default=None, help="square input size (default: the experiment's)")
     parser.add_argument("--image", type=str, default=None, help="image for the check (default: a synthetic one)")
     parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
@@ -40,21 +41,15 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts)
-    if args.tsize is not None:
-        exp.test_size = (args.tsize, args.tsize)
+    exp = build_exp(args)
     loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference)
     settings = OnnxExportSettings(input_size=tuple(exp.test_size), batch_size=args.batch_size,
                                   dynamic=args.dynamic, opset=args.opset, input_name=args.input,
                                   output_name=args.output, simplify=not args.no_onnxsim)
     path = export_onnx(loaded.model, args.output_name, settings)
-    batch_sizes = [1, 2] if args.dynamic else [args.batch_size]
-    checks = check_batches(loaded.model, lambda ref, images: check_onnx(path, ref, images, args.input),
-                           image=args.image, input_size=settings.input_size, batch_sizes=batch_sizes)
-    for check in checks:
-        logger.info(str(check))
-    return 0 if all(c.passed for c in checks) else 1
+    return verify_export(loaded.model, lambda ref, images: check_onnx(path, ref, images, args.input),
+                         image=args.image, input_size=settings.input_size,
+                         batch_sizes=[1, 2] if args.dynamic else [args.batch_size])
 
 
 if __name__ == "__main__":

@@ -10,12 +10,17 @@ predictions (and so the cost) come from random weights; the geometry is still th
 import argparse
 import time
 from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
 
+import torch
 from loguru import logger
+from torch import nn
 
-from yolox.deploy.checkpoint_loading import load_model
-from yolox.diagnostics import render_assignment_batches
-from yolox.exp import get_exp
+from yolox.core.run import build_exp
+from yolox.exp.checkpoint_model import load_model
+from yolox.deploy.demo import write_image
+from yolox.models.assignment_view import compute_assignments
+from yolox.utils.visualize import draw_assignments, tensor_to_image
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -31,10 +36,27 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def render_assignment_batches(model: nn.Module, loader: Iterable, *, save_dir: Path, max_batches: int = 1,
+                              class_names: Optional[Sequence[str]] = None) -> List[Path]:
+    """Draw the assignments of the first ``max_batches`` training batches ``(images, labels, ...)``
+    into ``save_dir/assign_<batch>_<image>.png``; returns the files written."""
+    device = next(model.parameters()).device
+    written: List[Path] = []
+    for n, batch in enumerate(loader):
+        if n >= max_batches:
+            break
+        images, labels = batch[0].to(device=device, dtype=torch.float32), batch[1].to(device)
+        for i, view in enumerate(compute_assignments(model, images, labels)):
+            picture = draw_assignments(tensor_to_image(images[i]), view, class_names)
+            written.append(write_image(picture, save_dir / f"assign_{n}_{i}.png"))
+            logger.info("batch {} image {}: {} GT boxes, anchors per GT {}", n, i, len(view.gt_boxes),
+                        view.anchors_per_gt().tolist())
+    return written
+
+
 def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts)
+    exp = build_exp(args)
     loader = exp.get_data_loader(args.batch_size, False, no_aug=args.no_aug)
     loaded = load_model(exp, args.ckpt, device="cpu")  # after the loader: the dataset's names are known
     save_dir = (Path(args.output_dir) if args.output_dir else

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from loguru import logger
 
+from yolox.core.run import build_exp
 from yolox.data.batch_grid import render_batch_grid
-from yolox.exp import get_exp
 from yolox.utils.image_file import write_image
 
 
@@ -35,8 +35,7 @@ def main(argv=None) -> Path:
     args = make_parser().parse_args(argv)
     if args.num_images < 1:
         raise SystemExit(f"-n must be at least 1, got {args.num_images}")
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(args.opts)
+    exp = build_exp(args)
     loader = exp.get_data_loader(batch_size=args.num_images, is_distributed=False, no_aug=args.no_aug)
     batches = iter(loader)
     images, labels = next(batches)[:2]  # [n, 3, H, W] float 0-255 BGR; [n, max_labels, 5]

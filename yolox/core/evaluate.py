@@ -1,21 +1,20 @@
 """One evaluation run as tools/eval.py performs it: build the model the checkpoint describes, load
 its weights, run the experiment's evaluator; returns the COCO summary with the per-class table
 and the time per image."""
-import random
 import time
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 from loguru import logger
 
-from yolox.deploy.checkpoint_loading import load_model
+from yolox.exp.checkpoint_model import load_model
 from yolox.evaluators.inference import predict_loader
 from yolox.utils.dist import is_main_process
+from yolox.utils.setup_env import seed_everything
 
 
-__all__ = ["EvalRequest", "run_evaluation", "seed_everything"]
+__all__ = ["EvalRequest", "run_evaluation"]
 
 
 @dataclass
@@ -33,12 +32,6 @@ class EvalRequest:
     compile: bool = False  # torch.compile the model first (about a minute per input shape on CPU)
     seed: Optional[int] = None
     results_file: Optional[str] = None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> str:

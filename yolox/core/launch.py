@@ -1,6 +1,7 @@
 """Start training in one process, in N spawned processes, or under torchrun, on PyTorch's own
 distributed engine (nccl on GPUs, gloo on CPUs)."""
 import os
+import functools
 import socket
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
@@ -63,11 +64,12 @@ def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> No
         dist_url = f"tcp://127.0.0.1:{find_free_port()}"
     logger.info("spawning {} processes (world size {}) at {}", config.num_gpus_per_machine, config.world_size,
                 dist_url)
-    mp.start_processes(_worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False,
-                       args=(main_func, config, dist_url, tuple(args)))
+    # start_processes passes only the process index; the rest travels bound by keyword.
+    worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=tuple(args))
+    mp.start_processes(worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False)
 
 
-def _worker(local_rank: int, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
+def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
     os.environ["LOCAL_RANK"] = str(local_rank)
     if not torch.cuda.is_available():
         # Processes share the cores: one thread pool each would oversubscribe them.

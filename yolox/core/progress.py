@@ -31,9 +31,6 @@ class WindowMeter:
     def has(self, key: str) -> bool:
         return bool(self._values.get(key))
 
-    def clear(self) -> None:
-        self._values.clear()
-
 
 def memory_mb(device: torch.device) -> float:
     """Peak CUDA memory allocated on ``device``, or this process's resident memory on a CPU."""

@@ -1,4 +1,4 @@
-"""One rank's training run, from the parsed command line of tools/train.py.
+"""The experiment of a tool's command line, and one rank's training run from tools/train.py's.
 
 Each process (spawned, torchrun, or the only one) builds its own experiment from the file name
 and overrides: experiment files are loaded by path, so an Exp object cannot be pickled to
@@ -14,15 +14,19 @@ __all__ = ["build_exp", "check_train_data", "run_training"]
 
 
 def build_exp(args: Namespace, *, overrides: Optional[Dict[str, Any]] = None):
-    """The experiment of ``-f``/``-n`` with the trailing ``KEY VALUE`` overrides applied, then
-    ``overrides`` (attribute -> value: a tool's own flags, such as tools/eval.py's ``--tsize``),
-    then its sizes checked, so a flag cannot slip a size off the stride grid past the check."""
-    exp = get_exp(args.exp_file, args.name)
-    exp.merge(list(args.opts or []))
+    """The experiment of a tool's parsed flags: ``exp_file`` (``-f``) or ``name`` (``-n``), the
+    trailing ``KEY VALUE`` overrides (``opts``), where the tool has it ``--tsize`` (square test size),
+    then ``overrides`` (attribute -> value: a tool's own flags, such as tools/eval.py's ``--conf``);
+    sizes are checked last, so no flag slips a size off the stride grid past the check."""
+    exp = get_exp(args.exp_file, getattr(args, "name", None))
+    exp.merge(list(getattr(args, "opts", None) or []))
+    tsize = getattr(args, "tsize", None)
+    if tsize is not None:
+        exp.test_size = (tsize, tsize)
     for key, value in (overrides or {}).items():
         setattr(exp, key, value)
     check_exp_value(exp)
-    if args.experiment_name:
+    if getattr(args, "experiment_name", None):
         exp.exp_name = args.experiment_name
     if getattr(args, "batch_size", 0) is None:
         # Resolved here, before any process starts, so every rank and the LR agree on it.

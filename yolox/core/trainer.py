@@ -26,15 +26,14 @@ from loguru import logger
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from yolox.deploy.checkpoint_loading import checkpoint_weights
+from yolox.utils.checkpoint import checkpoint_weights, load_matching_weights, read_checkpoint, save_checkpoint
 from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
 from yolox.utils.ema import ModelEMA, unwrap_model
 from yolox.utils.logger import remove_logger, setup_logger
 from yolox.utils.model_utils import to_channels_last
 from yolox.utils.setup_env import configure_reproducibility, occupy_mem
 
-from .checkpoint import (capture_rng_state, load_matching_weights, model_meta, read_checkpoint, restore_rng_state,
-                         save_checkpoint)
+from .checkpoint import capture_rng_state, model_meta, restore_rng_state
 from .progress import WindowMeter, format_eta, memory_mb
 
 __all__ = ["Trainer", "NonFiniteLossError"]
@@ -341,11 +340,11 @@ class Trainer:
         if self.rank != 0:
             return
         state = self.checkpoint_state()
+        path = save_checkpoint(state, is_best=improved, save_dir=self.file_name, model_name="latest")
         names = ["latest"] + (["best"] if improved else [])
         if self.save_history_ckpt:
             names.append(f"epoch_{self.epoch + 1}")
-        for name in names:
-            path = save_checkpoint(state, self.file_name, name)
+            save_checkpoint(state, is_best=False, save_dir=self.file_name, model_name=names[-1])
         logger.info("saved {} checkpoint(s) to {}", ", ".join(names), Path(path).parent)
 
     # ------------------------------------------------------------ evaluation and logs

@@ -42,7 +42,7 @@ def draw_labels(img: np.ndarray, labels, *, class_names: Optional[Sequence[str]]
     boxes, classes = label_boxes(labels)
     for box, cls in zip(boxes * scale, classes):
         name = class_names[cls] if class_names is not None and 0 <= cls < len(class_names) else str(cls)
-        draw_box(img, box, color_for(int(cls)), name, thickness=1)
+        draw_box(img, box, color=color_for(int(cls)), label=name, thickness=1)
     return img
 
 

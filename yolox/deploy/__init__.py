@@ -1,11 +1,3 @@
-"""Using a trained model outside training: load a checkpoint, predict and draw, export."""
-from .checkpoint_loading import (
-    LoadedModel,
-    apply_checkpoint_architecture,
-    checkpoint_weights,
-    infer_num_classes,
-    load_model,
-    read_checkpoint,
-    resolve_class_names,
-)
+"""Using a trained model outside training: predict and draw, export (models come from
+yolox.exp.checkpoint_model.load_model)."""
 from .predictor import Detections, Predictor

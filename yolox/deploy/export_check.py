@@ -6,10 +6,11 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 import torch
+from loguru import logger
 from torch import nn
 
 __all__ = ["BOX_TOLERANCE", "SCORE_TOLERANCE", "ExportCheck", "compare_outputs", "verification_batch",
-           "synthetic_scene", "eager_outputs", "check_batches"]
+           "synthetic_scene", "eager_outputs", "check_batches", "verify_export"]
 
 BOX_TOLERANCE = 1e-3  # pixels (decoded) or raw offsets: float32 reassociation in another runtime
 SCORE_TOLERANCE = 1e-4  # sigmoid probabilities
@@ -95,3 +96,13 @@ def check_batches(model: nn.Module, checker: Callable[[np.ndarray, np.ndarray], 
         images = verification_batch(image, input_size, batch_size)
         checks.append(checker(eager_outputs(model, images), images))
     return checks
+
+
+def verify_export(model: nn.Module, checker: Callable[[np.ndarray, np.ndarray], ExportCheck], *,
+                  image: Optional[Union[str, Path]], input_size: Tuple[int, int], batch_sizes: Sequence[int]) -> int:
+    """What both export tools end with: ``check_batches``, each result logged, and the exit
+    status, 0 when every batch size passes and 1 otherwise."""
+    checks = check_batches(model, checker, image=image, input_size=input_size, batch_sizes=batch_sizes)
+    for check in checks:
+        logger.info(str(check))
+    return 0 if all(c.passed for c in checks) else 1

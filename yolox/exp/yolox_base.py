@@ -91,11 +91,11 @@ class Exp(BaseExp):
 
         if getattr(self, "model", None) is None:
             in_channels = [256, 512, 1024]
-            backbone = YOLOPAFPN(self.depth, self.width, in_channels=in_channels, act=self.act,
+            backbone = YOLOPAFPN(depth=self.depth, width=self.width, in_channels=in_channels, act=self.act,
                                  depthwise=self.depthwise)
-            head = YOLOXHead(self.num_classes, self.width, in_channels=in_channels, act=self.act,
+            head = YOLOXHead(num_classes=self.num_classes, width=self.width, in_channels=in_channels, act=self.act,
                              depthwise=self.depthwise)
-            self.model = YOLOX(backbone, head)
+            self.model = YOLOX(backbone=backbone, head=head)
         set_bn_hyperparams(self.model, eps=1e-3, momentum=0.03)
         self.model.head.initialize_biases(1e-2)
         self.model.train()

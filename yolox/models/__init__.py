@@ -7,7 +7,6 @@ from .network_blocks import (
     CSPLayer,
     DWConv,
     Focus,
-    ResLayer,
     SPPBottleneck,
     get_activation,
 )

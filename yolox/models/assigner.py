@@ -176,13 +176,13 @@ class _Candidates:
 class _MatchState:
     """Running state over GT chunks, [B, K] per candidate unless noted.
 
-    count: GTs that picked the candidate (duplicates counted); picker_sum: the sum of their slots
-    (the picker itself when count == 1); best_cost / best_gt: lowest cost over all GTs so far and
-    its slot; dynamic_ks [B, G].
+    count: GTs that picked the candidate (duplicates counted); picking_slot_sum: the sum of their
+    slots, so the slot of the one GT that picked it when count == 1; best_cost / best_gt: lowest
+    cost over all GTs so far and its slot; dynamic_ks [B, G].
     """
 
     count: torch.Tensor
-    picker_sum: torch.Tensor
+    picking_slot_sum: torch.Tensor
     best_cost: torch.Tensor
     best_gt: torch.Tensor
     dynamic_ks: torch.Tensor
@@ -243,17 +243,21 @@ class SimOTAAssigner(nn.Module):
             gt_valid = gt_valid.bool()
             gt_classes = _checked_classes(gt_classes.long(), gt_valid, num_classes=cls_logits.shape[2])
             gt_boxes = gt_boxes.float().masked_fill(~gt_valid[:, :, None], 0.0)  # padding may hold anything
-            return self._assign(pred_boxes.float(), obj_logits.float(), cls_logits.float(), grid,
-                                gt_boxes, gt_classes, gt_valid)
+            return self._assign(grid, pred_boxes=pred_boxes.float(), obj_logits=obj_logits.float(),
+                                cls_logits=cls_logits.float(), gt_boxes=gt_boxes, gt_classes=gt_classes,
+                                gt_valid=gt_valid)
 
-    def _assign(self, pred_boxes, obj_logits, cls_logits, grid, gt_boxes, gt_classes, gt_valid):
+    def _assign(self, grid: _Grid, *, pred_boxes: torch.Tensor, obj_logits: torch.Tensor, cls_logits: torch.Tensor,
+                gt_boxes: torch.Tensor, gt_classes: torch.Tensor, gt_valid: torch.Tensor) -> SimOTAAssignment:
+        """``forward`` on checked float32 inputs of the same shapes (padding slots zeroed)."""
         canonical, multiplicity = _duplicate_groups(gt_boxes, gt_classes, gt_valid)
         # Exact duplicate GTs have equal cost rows; computing each row once (on the group's first
         # slot) makes "the first index wins" exact, whatever rounding vectorised kernels do.
         active = multiplicity > 0  # [B, G]
         axes = self._axis_masks(grid, gt_boxes, active)
         prefilter = _candidate_mask(axes, grid)
-        cand = _gather_candidates(prefilter, pred_boxes, obj_logits, cls_logits, grid)
+        cand = _gather_candidates(prefilter, grid, pred_boxes=pred_boxes, obj_logits=obj_logits,
+                                  cls_logits=cls_logits)
         # Inactive slots look up the +inf class row, so their costs are +inf and never win.
         cost_classes = gt_classes.masked_fill(~active, cls_logits.shape[2])
         state = _empty_state(cand, gt_valid)
@@ -304,7 +308,7 @@ class SimOTAAssigner(nn.Module):
                           prefilter_y=torch.cat([box_y, center_y], dim=1),
                           constraint_x=box_x & center_x, constraint_y=box_y & center_y)
 
-    def _pair_costs(self, cand: _Candidates, axes: _AxisMasks, rows: slice, gt_xyxy: torch.Tensor,
+    def _pair_costs(self, cand: _Candidates, rows: slice, *, axes: _AxisMasks, gt_xyxy: torch.Tensor,
                     gt_classes: torch.Tensor) -> Dict[str, torch.Tensor]:
         """One chunk of GT slots -> {"cost", "iou"} [B, Gc, K]. Cost is +inf on inactive slots and
         padding candidates (through the class terms); IoU is 0 on padding candidates."""
@@ -323,7 +327,7 @@ class SimOTAAssigner(nn.Module):
     def _match_chunk(self, state: _MatchState, cand: _Candidates, rows: slice, *, axes: _AxisMasks,
                      gt_xyxy: torch.Tensor, gt_classes: torch.Tensor, multiplicity: torch.Tensor) -> None:
         """Dynamic k and the k cheapest candidates of the GT slots in ``rows``, folded into ``state``."""
-        pair = self._pair_costs(cand, axes, rows, gt_xyxy, gt_classes)
+        pair = self._pair_costs(cand, rows, axes=axes, gt_xyxy=gt_xyxy, gt_classes=gt_classes)
         cost, mult = pair["cost"], multiplicity[:, rows]  # [B, Gc, K], [B, Gc]
         top_iou_sum = pair["iou"].topk(min(self.candidate_topk, cost.shape[2]), dim=2).values.sum(dim=2)
         ks = top_iou_sum.long().clamp_(min=1)
@@ -337,7 +341,7 @@ class SimOTAAssigner(nn.Module):
             weight = (rank < ks[:, :, None]) * mult[:, :, None]  # a group of duplicates picks m times
             slots = torch.arange(rows.start, rows.start + cost.shape[1], device=cost.device)[None, :, None]
             state.count.scatter_add_(1, picked, weight.flatten(1))
-            state.picker_sum.scatter_add_(1, picked, (weight * slots).flatten(1))
+            state.picking_slot_sum.scatter_add_(1, picked, (weight * slots).flatten(1))
         chunk_min, chunk_arg = cost.min(dim=1)  # [B, K]; the first slot on exact ties
         better = chunk_min < state.best_cost  # strict: an earlier chunk keeps its ties
         state.best_cost = torch.where(better, chunk_min, state.best_cost)
@@ -398,8 +402,8 @@ def _constraint_counts(axes: _AxisMasks, grid: _Grid) -> torch.Tensor:
     return torch.stack(counts).sum(dim=0)
 
 
-def _gather_candidates(prefilter: torch.Tensor, pred_boxes: torch.Tensor, obj_logits: torch.Tensor,
-                       cls_logits: torch.Tensor, grid: _Grid) -> _Candidates:
+def _gather_candidates(prefilter: torch.Tensor, grid: _Grid, *, pred_boxes: torch.Tensor, obj_logits: torch.Tensor,
+                       cls_logits: torch.Tensor) -> _Candidates:
     """prefilter [B, A] -> the candidates of each image packed into [B, K] (K = most candidates)."""
     count = prefilter.sum(dim=1)  # [B]
     K = int(count.max()) if count.numel() else 0
@@ -426,7 +430,7 @@ def _empty_state(cand: _Candidates, gt_valid: torch.Tensor) -> _MatchState:
     device = gt_valid.device
     return _MatchState(
         count=torch.zeros(B, K, dtype=torch.long, device=device),
-        picker_sum=torch.zeros(B, K, dtype=torch.long, device=device),
+        picking_slot_sum=torch.zeros(B, K, dtype=torch.long, device=device),
         best_cost=torch.full((B, K), float("inf"), device=device),
         best_gt=torch.full((B, K), -1, dtype=torch.long, device=device),
         dynamic_ks=torch.zeros(gt_valid.shape, dtype=torch.long, device=device),
@@ -441,7 +445,7 @@ def _finish(state: _MatchState, cand: _Candidates, prefilter: torch.Tensor, *, g
     B, A = prefilter.shape
     device = prefilter.device
     picked = state.count > 0  # [B, K]; padding is never picked (its cost is +inf, k <= #candidates)
-    owner = torch.where(state.count > 1, state.best_gt, state.picker_sum).masked_fill_(~picked, -1)
+    owner = torch.where(state.count > 1, state.best_gt, state.picking_slot_sum).masked_fill_(~picked, -1)
     fg_mask = torch.zeros(B, A, dtype=torch.bool, device=device).scatter_(1, cand.index, picked)
     matched = torch.full((B, A), -1, dtype=torch.long, device=device).scatter_(1, cand.index, owner)
 

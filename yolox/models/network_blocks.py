@@ -13,7 +13,6 @@ __all__ = [
     "BaseConv",
     "DWConv",
     "Bottleneck",
-    "ResLayer",
     "SPPBottleneck",
     "CSPLayer",
     "Focus",
@@ -83,19 +82,6 @@ class Bottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv2(self.conv1(x))
         return y + x if self.use_add else y
-
-
-class ResLayer(nn.Module):
-    """Darknet-53 residual unit: 1x1 halves channels, 3x3 restores them, identity added."""
-
-    def __init__(self, in_channels: int):
-        super().__init__()
-        mid = in_channels // 2
-        self.layer1 = BaseConv(in_channels, mid, ksize=1, stride=1, act="lrelu")
-        self.layer2 = BaseConv(mid, in_channels, ksize=3, stride=1, act="lrelu")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.layer2(self.layer1(x))
 
 
 class SPPBottleneck(nn.Module):

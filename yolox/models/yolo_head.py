@@ -33,7 +33,6 @@ class YOLOXHead(nn.Module):
         self.in_channels = list(in_channels)
         self.decode_in_inference = True  # False for export: boxes stay as raw offsets
         self.use_l1 = False  # Megvii experiment files set this attribute directly
-        self.n_anchors = 1
         Conv = conv_block(depthwise)
         hidden = int(256 * width)
 

@@ -1,4 +1,4 @@
-"""Shared helpers: box maths, post-processing, atomic writes, model utilities."""
+"""Shared helpers: box maths, post-processing, atomic writes, checkpoints, model utilities."""
 from .atomic_io import atomic_save, atomic_write, atomic_write_bytes
 from .boxes import (
     aligned_iou,
@@ -13,3 +13,5 @@ from .boxes import (
     xyxy_to_cxcywh,
     xyxy_to_xywh,
 )
+from .checkpoint import load_ckpt, save_checkpoint
+from .model_utils import fuse_model, get_model_info

@@ -5,8 +5,8 @@ from typing import Dict
 import torch
 import torch.distributed as dist
 
-__all__ = ["get_world_size", "get_rank", "get_local_rank", "is_main_process", "synchronize",
-           "reduce_mean_dict", "is_dist_initialized"]
+__all__ = ["get_world_size", "get_rank", "get_local_rank", "is_main_process", "reduce_mean_dict",
+           "is_dist_initialized"]
 
 
 def is_dist_initialized() -> bool:
@@ -28,12 +28,6 @@ def get_local_rank() -> int:
 
 def is_main_process() -> bool:
     return get_rank() == 0
-
-
-def synchronize() -> None:
-    """A barrier across ranks (nothing in a single process)."""
-    if get_world_size() > 1:
-        dist.barrier()
 
 
 def reduce_mean_dict(values: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

@@ -8,8 +8,6 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from yolox.models.network_blocks import BaseConv
-
 __all__ = ["ModelStats", "model_stats", "get_model_info", "fuse_conv_and_bn", "fuse_model", "set_bn_hyperparams",
            "to_channels_last", "is_channels_last"]
 
@@ -61,16 +59,25 @@ def fuse_conv_and_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
 
 
 def fuse_model(model: nn.Module) -> nn.Module:
-    """Fold every BaseConv's BatchNorm into its conv, in place, for faster inference.
+    """Fold the BatchNorm of every conv block into its conv, in place, for faster inference.
 
-    Only valid for inference: the BN statistics are frozen into the weights.
+    A conv block is any module with a Conv2d ``conv``, a BatchNorm ``bn`` and a ``fuseforward``
+    (``yolox.models.network_blocks.BaseConv``, and Megvii-style blocks of user models), matched
+    by shape so that utils need not import the models. Only valid for inference: the BN
+    statistics are frozen into the weights.
     """
     for module in model.modules():
-        if isinstance(module, BaseConv) and hasattr(module, "bn"):
+        if _is_fusable_conv_block(module):
             module.conv = fuse_conv_and_bn(module.conv, module.bn)
             delattr(module, "bn")
             module.forward = module.fuseforward
     return model
+
+
+def _is_fusable_conv_block(module: nn.Module) -> bool:
+    return (isinstance(getattr(module, "conv", None), nn.Conv2d)
+            and hasattr(module, "bn")
+            and callable(getattr(module, "fuseforward", None)))
 
 
 def set_bn_hyperparams(model: nn.Module, eps: float = 1e-3, momentum: float = 0.03) -> nn.Module:

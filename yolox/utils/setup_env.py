@@ -1,4 +1,4 @@
-"""Process set-up for training: seeds, determinism, CPU threads, GPU memory reservation."""
+"""Process set-up for training and evaluation: seeds, determinism, GPU memory reservation."""
 import os
 import random
 from typing import Optional
@@ -7,19 +7,25 @@ import numpy as np
 import torch
 from loguru import logger
 
-__all__ = ["configure_reproducibility", "occupy_mem"]
+__all__ = ["seed_everything", "configure_reproducibility", "occupy_mem"]
+
+
+def seed_everything(seed: int, *, rank: int = 0) -> None:
+    """Seed python, numpy and torch (all devices) with ``seed + rank``: ranks of one run then draw
+    different, repeatable random numbers."""
+    random.seed(seed + rank)
+    np.random.seed((seed + rank) % 2 ** 32)  # numpy takes 32-bit seeds only
+    torch.manual_seed(seed + rank)
 
 
 def configure_reproducibility(seed: Optional[int], *, rank: int = 0, deterministic: bool = False) -> None:
-    """Seed python, numpy and torch with ``seed + rank`` (ranks augment differently, repeatably).
+    """Training's set-up: ``seed_everything(seed, rank=rank)`` unless ``seed`` is None, and cuDNN's mode.
 
     ``deterministic`` also asks torch for deterministic kernels and keeps cuDNN from
     autotuning; without it cuDNN benchmarks its algorithms (faster, not bit-repeatable).
     """
     if seed is not None:
-        random.seed(seed + rank)
-        np.random.seed((seed + rank) % 2 ** 32)
-        torch.manual_seed(seed + rank)
+        seed_everything(seed, rank=rank)
     if deterministic:
         # cuBLAS needs a fixed workspace for repeatable results (documented by PyTorch).
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

@@ -1,11 +1,12 @@
-"""Drawing detections and boxes on BGR images with cv2 (the demo, the eval previews, visualize_assign)."""
+"""Drawing detections, boxes and label assignments on BGR images with cv2 (the demo, the eval
+previews, visualize_assign)."""
 import colorsys
 from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-__all__ = ["color_for", "draw_box", "vis"]
+__all__ = ["color_for", "draw_box", "vis", "tensor_to_image", "draw_assignments"]
 
 
 def color_for(index: int) -> Tuple[int, int, int]:
@@ -16,7 +17,7 @@ def color_for(index: int) -> Tuple[int, int, int]:
     return int(b * 255), int(g * 255), int(r * 255)
 
 
-def draw_box(img: np.ndarray, box: Sequence[float], color: Tuple[int, int, int], label: Optional[str] = None,
+def draw_box(img: np.ndarray, box: Sequence[float], *, color: Tuple[int, int, int], label: Optional[str] = None,
              thickness: int = 2) -> np.ndarray:
     """Draw box [4] x1, y1, x2, y2 (pixels) on img [H, W, 3] in place, with ``label`` on a filled tag."""
     x1, y1, x2, y2 = (int(round(float(v))) for v in box)
@@ -45,7 +46,7 @@ def vis(img: np.ndarray, boxes, scores, cls_ids, conf: float = 0.5,
             continue
         cls = int(cls)
         name = class_names[cls] if class_names is not None and 0 <= cls < len(class_names) else str(cls)
-        draw_box(img, box, color_for(cls), f"{name} {100 * float(score):.1f}%")
+        draw_box(img, box, color=color_for(cls), label=f"{name} {100 * float(score):.1f}%")
     return img
 
 
@@ -54,3 +55,28 @@ def _to_numpy(values):
     if hasattr(values, "detach"):
         return values.detach().float().cpu().numpy()
     return values
+
+
+def tensor_to_image(image) -> np.ndarray:
+    """A torch tensor [3, H, W] float 0-255 BGR (what the loaders give) -> [H, W, 3] uint8 for cv2."""
+    return np.ascontiguousarray(image.detach().cpu().clamp(0, 255).round().byte().permute(1, 2, 0).numpy())
+
+
+def draw_assignments(img: np.ndarray, view, class_names: Optional[Sequence[str]] = None) -> np.ndarray:
+    """A copy of ``img`` with each GT box and its anchor centres in the GT's colour; a dot's
+    size grows with the anchor's stride (8, 16, 32), and each box is labelled "class: n anchors".
+
+    ``view`` is a ``yolox.models.assignment_view.ImageAssignmentView`` (gt_boxes [G, 4] x1, y1, x2,
+    y2 and anchor_centers [F, 2] in ``img`` pixels, gt_classes [G], anchor_strides [F], anchor_gt [F]).
+    """
+    out = img.copy()
+    counts = view.anchors_per_gt()  # [G]
+    for g, (box, cls) in enumerate(zip(view.gt_boxes, view.gt_classes)):
+        name = class_names[int(cls)] if class_names is not None and int(cls) < len(class_names) else str(int(cls))
+        label = f"{name}: {counts[g]} anchor{'' if counts[g] == 1 else 's'}"
+        draw_box(out, box, color=color_for(g), label=label, thickness=1)
+    for (x, y), stride, g in zip(view.anchor_centers, view.anchor_strides, view.anchor_gt):
+        radius = max(2, int(stride) // 8 + 1)
+        cv2.circle(out, (int(round(x)), int(round(y))), radius, color_for(int(g)), -1, cv2.LINE_AA)
+        cv2.circle(out, (int(round(x)), int(round(y))), radius, (0, 0, 0), 1, cv2.LINE_AA)
+    return out

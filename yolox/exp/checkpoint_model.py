@@ -6,7 +6,6 @@ metadata, from the shape of its class-prediction weights, so demo, eval and expo
 size mismatch. Class names come from the metadata, else the experiment, else COCO's when the
 model has 80 classes.
 """
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
@@ -15,12 +14,11 @@ import torch
 from loguru import logger
 from torch import nn
 
+from yolox.utils.checkpoint import checkpoint_weights, infer_num_classes, load_exact_weights, read_checkpoint
 from yolox.utils.model_utils import fuse_model, to_channels_last
 
-__all__ = ["LoadedModel", "read_checkpoint", "checkpoint_weights", "infer_num_classes",
-           "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
+__all__ = ["LoadedModel", "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
 
-CLS_PRED_KEY = "head.cls_preds.0.weight"  # [num_classes, hidden, 1, 1] in every YOLOX size
 ARCH_FIELDS = ("depth", "width", "act", "depthwise")
 
 
@@ -33,49 +31,6 @@ class LoadedModel:
     class_names: List[str]
     class_names_source: str  # "checkpoint", "experiment", "coco" or "generic"
     meta: Dict = field(default_factory=dict)
-
-
-def read_checkpoint(path: Union[str, Path]) -> dict:
-    """The checkpoint dict of ``path`` on the CPU; a bare state dict is wrapped as ``{"model": ...}``.
-
-    Loads with ``weights_only=True`` first; a checkpoint holding other Python objects (the
-    trainer's RNG states) is then loaded fully, which runs pickle code: only load trusted files.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        logger.info("checkpoint {} holds more than tensors; loading it with full unpickling", path)
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(ckpt, dict) and "model" not in ckpt and ckpt and all(
-            isinstance(v, torch.Tensor) for v in ckpt.values()):
-        ckpt = {"model": ckpt}
-    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
-        found = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise KeyError(f"checkpoint {str(path)!r} has no 'model' state dict (found: {found})")
-    return ckpt
-
-
-def checkpoint_weights(ckpt: dict, *, prefer_ema: bool = True) -> Dict[str, torch.Tensor]:
-    """The weights to run: the EMA weights when the checkpoint keeps them apart from the raw model
-    (they are what training evaluated and chose the best checkpoint by), else ``ckpt["model"]``."""
-    ema = ckpt.get("ema")
-    if prefer_ema and isinstance(ema, dict):
-        state = ema.get("state_dict", ema.get("model", ema))
-        if isinstance(state, dict) and state.keys() == ckpt["model"].keys():
-            return state
-    return ckpt["model"]
-
-
-def infer_num_classes(state_dict: Dict[str, torch.Tensor], source: str = "checkpoint") -> int:
-    """num_classes from the first level's class-prediction conv ([C, hidden, 1, 1])."""
-    weight = state_dict.get(CLS_PRED_KEY)
-    if weight is None:
-        raise KeyError(f"{source}: no {CLS_PRED_KEY!r} tensor, so this is not a YOLOX checkpoint "
-                       f"(first keys: {list(state_dict)[:3]})")
-    return int(weight.shape[0])
 
 
 def apply_checkpoint_architecture(exp, ckpt: dict, source: str = "checkpoint") -> int:
@@ -134,7 +89,7 @@ def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Uni
         apply_checkpoint_architecture(exp, ckpt, source=str(ckpt_path))
     model = exp.get_model()
     if ckpt:
-        _load_weights(model, checkpoint_weights(ckpt, prefer_ema=prefer_ema), str(ckpt_path))
+        load_exact_weights(model, checkpoint_weights(ckpt, prefer_ema=prefer_ema), str(ckpt_path))
         logger.info("loaded weights from {}", ckpt_path)
     model.to(device).eval()
     if fuse:
@@ -145,22 +100,6 @@ def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Uni
     num_classes = int(model.head.num_classes)
     names, source = resolve_class_names(meta=meta, exp=exp, num_classes=num_classes)
     return LoadedModel(model=model, num_classes=num_classes, class_names=names, class_names_source=source, meta=meta)
-
-
-def _load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], source: str) -> None:
-    """Strict load with one readable error listing what does not fit."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    mismatched = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                  for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
-    if missing or unexpected or mismatched:
-        raise ValueError(
-            f"checkpoint {source} does not fit the experiment's model: {len(missing)} missing "
-            f"(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}), "
-            f"{len(mismatched)} of another shape (e.g. {mismatched[:3]}); is -f/-n the experiment "
-            "it was trained with?")
-    model.load_state_dict(state_dict)
 
 
 def model_for_export(exp, ckpt_path: Optional[Union[str, Path]], *, decode_in_inference: bool) -> LoadedModel:
