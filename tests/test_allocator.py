@@ -35,6 +35,7 @@ def _probe(env_off: bool) -> str:
     return run.stdout.split()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt/mallinfo2 are Linux-only")
 def test_large_blocks_come_from_the_heap_and_stay_there_after_free():
     import ctypes

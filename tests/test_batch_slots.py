@@ -116,6 +116,7 @@ def test_samples_that_do_not_stack_get_torchs_own_error():
         _batches(loader)
 
 
+@pytest.mark.slow
 def test_the_environment_can_turn_slots_off(monkeypatch):
     monkeypatch.setenv("YOLOX_BATCH_SLOTS", "0")
     assert not isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), _SlotIterator)

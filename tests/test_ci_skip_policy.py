@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
+
+pytestmark = pytest.mark.slow  # runs pytest in child processes
 
 TESTS_DIR = Path(__file__).resolve().parent
 

@@ -67,6 +67,7 @@ def test_predictor_boxes_are_in_original_pixels(tmp_path):
     np.testing.assert_allclose(detections.boxes[:, 2] - detections.boxes[:, 0], 0.6 * 32 / 0.48, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_demo_tool_writes_a_picture_of_the_input_size_with_boxes(tmp_path, repo_root):
     ckpt = confident_checkpoint(tmp_path / "custom.pth")
     image_path = tmp_path / "inputs" / "scene.png"
@@ -89,6 +90,7 @@ def test_demo_tool_writes_a_picture_of_the_input_size_with_boxes(tmp_path, repo_
     assert "names from the checkpoint" in run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["video"])
 def test_demo_tool_needs_a_path_for_files(mode, repo_root, tmp_path):
     run = subprocess.run([sys.executable, str(repo_root / "tools" / "demo.py"), mode, "-n", "yolox-nano"],

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # runs the README workflow in child processes
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXP = str(REPO_ROOT / "exps" / "example" / "yolox_nano_sample.py")
 

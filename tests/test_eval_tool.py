@@ -20,6 +20,8 @@ from yolox.evaluators import (
     undo_letterbox,
 )
 
+pytestmark = pytest.mark.slow  # runs tools/eval.py, one case through torch.compile
+
 
 @pytest.fixture(scope="module")
 def mini_coco(datasets_dir):

@@ -15,6 +15,8 @@ from yolox.deploy.onnx_export import OnnxExportSettings, check_onnx, export_onnx
 from yolox.deploy.torchscript_export import check_torchscript, export_torchscript
 from yolox.exp import get_exp
 
+pytestmark = pytest.mark.slow  # traces and exports models, runs the export tools
+
 pytest.importorskip("onnx", reason="onnx is not installed (pip install -r requirements.txt)")
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -r requirements.txt)")
 

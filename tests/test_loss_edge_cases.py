@@ -167,6 +167,7 @@ _MANY_GT_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_thousand_gts_in_one_image_run_in_bounded_memory():
     """1000 GTs, 8400 anchors, 80 classes: a [G, candidates, C] class cost alone would be 2.7 GB."""
     done = subprocess.run([sys.executable, "-c", _MANY_GT_SCRIPT, str(Path(__file__).parent)], cwd=REPO_ROOT,

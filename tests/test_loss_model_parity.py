@@ -25,10 +25,10 @@ def nano(state_dict) -> YOLOX:
     return model.train()
 
 
-def assert_losses(losses, expected):
+def assert_losses(losses, expected, rel=1e-5):
     assert set(losses) == set(LOSS_KEYS)
     for key in LOSS_KEYS:
-        assert float(losses[key].detach()) == pytest.approx(expected[key], rel=1e-5), key
+        assert float(losses[key].detach()) == pytest.approx(expected[key], rel=rel), key
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +61,17 @@ def test_megvii_style_use_l1_attribute_switches_l1_on(fx):
     assert float(losses["l1_loss"].detach()) == pytest.approx(fx["train_losses"]["use_l1"]["l1_loss"], rel=1e-5)
 
 
-def test_bn_calibrated_training_losses(fx):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_bn_calibrated_training_losses(fx, dtype):
+    """In float64 the losses meet the fixture's rtol 1e-5 on any CPU (the fixture's own float32 value lies
+    7e-6 from the float64 one). Float32 convolutions round differently per CPU: on an AMD EPYC host
+    cls_loss moved 1.6e-5 from the fixture (2.3e-5 from float64), so float32 gets rtol 5e-5."""
     calibrated = fx["bn_calibrated"]
     state = dict(fx["state_dict"])
     state.update(calibrated["state_overrides"])
-    model = nano(state)
-    losses = model(calibrated["images_uint8"].float(), calibrated["train_labels"])
-    assert_losses(losses, calibrated["train_losses"])
+    model = nano(state).to(dtype)
+    losses = model(calibrated["images_uint8"].to(dtype), calibrated["train_labels"].to(dtype))
+    assert_losses(losses, calibrated["train_losses"], rel=1e-5 if dtype == torch.float64 else 5e-5)
 
 
 def test_bn_running_stats_after_one_training_forward(fx, no_l1_run):

@@ -7,7 +7,8 @@ import torch
 from yolox.exp import get_exp
 from yolox.models import YOLOPAFPN, YOLOX, YOLOXHead
 
-SIZES = ["yolox_nano", "yolox_tiny", "yolox_s", "yolox_m", "yolox_l", "yolox_x"]
+SIZES = ["yolox_nano", "yolox_tiny", "yolox_s"] + [
+    pytest.param(name, marks=pytest.mark.slow) for name in ("yolox_m", "yolox_l", "yolox_x")]  # large builds
 
 
 @pytest.fixture(scope="module")

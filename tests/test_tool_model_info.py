@@ -2,6 +2,10 @@
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs a tool in a child process over all six sizes
+
 
 def test_model_info_prints_every_size_with_official_parameter_counts(repo_root):
     result = subprocess.run([sys.executable, "tools/model_info.py"], cwd=repo_root,

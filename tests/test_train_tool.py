@@ -8,6 +8,8 @@ import pytest
 
 from _train_helpers import REPO_ROOT, load_train_tool, make_tiny_sample, read_ckpt, write_exp
 
+pytestmark = pytest.mark.slow  # trains through tools/train.py, two processes in one test
+
 TRAIN = str(REPO_ROOT / "tools" / "train.py")
 
 # Written the way Megvii's exps/example/custom files are: subclass, set a few attributes, and

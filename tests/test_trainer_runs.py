@@ -11,6 +11,8 @@ from yolox.utils.model_utils import is_channels_last
 
 from _train_helpers import load_train_tool, make_tiny_sample, max_state_difference, read_ckpt, write_exp
 
+pytestmark = pytest.mark.slow  # trains tiny models
+
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory):

@@ -55,6 +55,7 @@ def test_drawing_uses_one_colour_per_gt(nano):
         assert np.all(picture == np.array(color_for(g), np.uint8), axis=2).sum() > 10
 
 
+@pytest.mark.slow
 def test_visualize_assign_tool_on_real_images(datasets_dir, repo_root, tmp_path):
     mini = datasets_dir / "coco_val2017_mini"
     data = json.loads((mini / "annotations" / "instances_val2017.json").read_text())
