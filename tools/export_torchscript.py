@@ -12,7 +12,7 @@ import sys
 
 from yolox.core.run import build_exp
 from yolox.exp.checkpoint_model import model_for_export
-from yolox.deploy.export_check import verify_export
+from yolox.deploy.export_check import add_model_source_flags, verify_export
 from yolox.deploy.torchscript_export import check_torchscript, export_torchscript
 
 
@@ -20,16 +20,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-name", type=str, default="yolox.torchscript.pt", help="the file to write")
     parser.add_argument("--batch-size", type=int, default=1, help="batch size used for tracing")
-    parser.add_argument("--decode_in_inference", action="store_true",
-                        help="decode boxes to cx, cy, w, h in input pixels inside the exported model; "
-                             "default: raw grid offsets, decoded by the deployment code (Megvii's default)")
-    parser.add_argument("--tsize", type=int, default=None, help="square input size (default: the experiment's)")
-    parser.add_argument("--image", type=str, default=None, help="image for the check (default: a synthetic one)")
-    parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
-    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
-    parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
-    parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
+    add_model_source_flags(parser)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import torch
 from loguru import logger
 from torch import nn
+from tqdm import tqdm
 
 from yolox.utils.boxes import postprocess
 
@@ -74,12 +75,8 @@ def split_image_infos(img_infos, batch_size: int) -> List[Tuple[int, int]]:
 
 
 def _progress(loader: Iterable, enabled: bool) -> Iterable:
-    """A tqdm bar over ``loader`` when tqdm is installed and ``enabled``; the plain loader otherwise."""
+    """A tqdm bar over ``loader`` when ``enabled``; the plain loader otherwise."""
     if not enabled:
-        return loader
-    try:
-        from tqdm import tqdm
-    except ImportError:  # optional dependency: evaluation works without a bar
         return loader
     return tqdm(loader, desc="evaluating", unit="batch", dynamic_ncols=True)
 
