@@ -20,6 +20,12 @@ class Exp(BaseExp):
         self.width = 1.00
         self.act = "silu"
         self.depthwise = False  # nano sets True (Megvii's nano file overrides get_model instead)
+        # SimOTA candidate prefilter (beyond Megvii's surface): "box_or_center", the classic YOLOX
+        # rule (anchor centre in the GT box or within center_radius strides of its centre), or
+        # "center", current Megvii's centre-only "geometry constraint" (used with radius 1.5).
+        # None for the radius: the reference value of the prefilter (2.5 or 1.5).
+        self.assigner_prefilter = "box_or_center"
+        self.assigner_center_radius = None
 
         # ---------------- dataloader ---------------- #
         self.data_num_workers = 4
@@ -94,12 +100,39 @@ class Exp(BaseExp):
             backbone = YOLOPAFPN(depth=self.depth, width=self.width, in_channels=in_channels, act=self.act,
                                  depthwise=self.depthwise)
             head = YOLOXHead(num_classes=self.num_classes, width=self.width, in_channels=in_channels, act=self.act,
-                             depthwise=self.depthwise)
+                             depthwise=self.depthwise, assigner=self.get_assigner())
             self.model = YOLOX(backbone=backbone, head=head)
         set_bn_hyperparams(self.model, eps=1e-3, momentum=0.03)
         self.model.head.initialize_biases(1e-2)
         self.model.train()
         return self.model
+
+    def get_assigner(self) -> nn.Module:
+        """The head's SimOTA assigner, from ``assigner_prefilter`` and ``assigner_center_radius``."""
+        from yolox.models import SimOTAAssigner
+
+        prefilter, radius = self._checked_assigner_settings()
+        return SimOTAAssigner(prefilter=prefilter, center_radius=radius)
+
+    def _checked_assigner_settings(self):
+        """(prefilter, center radius) or a ValueError naming the attribute and what it allows."""
+        from yolox.models.assigner import DEFAULT_OUTSIDE_PENALTY
+
+        prefilter = self.assigner_prefilter
+        if prefilter not in DEFAULT_OUTSIDE_PENALTY:
+            raise ValueError(f"assigner_prefilter={prefilter!r}: expected one of {sorted(DEFAULT_OUTSIDE_PENALTY)}")
+        radius = self.assigner_center_radius
+        if radius is None:
+            return prefilter, _REFERENCE_CENTER_RADIUS[prefilter]
+        if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
+            raise ValueError(f"assigner_center_radius={radius!r}: expected a positive number of strides "
+                             f"(e.g. 2.5 or 1.5) or None for the prefilter's reference value")
+        return prefilter, float(radius)
+
+    def merge(self, cfg_list) -> None:
+        """``KEY VALUE`` overrides (see ``BaseExp.merge``); assigner settings are checked at once."""
+        super().merge(cfg_list)
+        self._checked_assigner_settings()
 
     # ------------------------------------------------------------------ data
     def prepare_data(self) -> None:
@@ -247,6 +280,10 @@ class Exp(BaseExp):
     def eval(self, model, evaluator, is_distributed: bool, half: bool = False, return_outputs: bool = False):
         """(ap50_95, ap50, summary) of ``model`` by ``evaluator`` (plus per-image outputs when asked)."""
         return evaluator.evaluate(model, is_distributed, half, return_outputs=return_outputs)
+
+
+# The centre-square half-side, in strides, that each prefilter was published with.
+_REFERENCE_CENTER_RADIUS = {"box_or_center": 2.5, "center": 1.5}
 
 
 def parameter_groups(model: nn.Module) -> dict:

@@ -1,15 +1,17 @@
 """The YOLOX network family: backbone, neck, head and their building blocks."""
 from .anchors import anchor_grid
-from .darknet import CSPDarknet
+from .darknet import CSPDarknet, Darknet
 from .network_blocks import (
     BaseConv,
     Bottleneck,
     CSPLayer,
     DWConv,
     Focus,
+    ResLayer,
     SPPBottleneck,
     get_activation,
 )
+from .yolo_fpn import YOLOFPN
 from .yolo_head import YOLOXHead
 from .yolo_pafpn import YOLOPAFPN
 from .yolox import YOLOX

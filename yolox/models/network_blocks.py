@@ -1,4 +1,4 @@
-"""Building blocks of CSPDarknet and PAFPN.
+"""Building blocks of CSPDarknet, Darknet, PAFPN and the YOLOv3 FPN.
 
 Module and attribute names (``conv``, ``bn``, ``dconv``, ``pconv``, ``conv1``..``conv3``, ``m``)
 are part of the checkpoint format: official YOLOX ``.pth`` files address parameters by them.
@@ -13,6 +13,7 @@ __all__ = [
     "BaseConv",
     "DWConv",
     "Bottleneck",
+    "ResLayer",
     "SPPBottleneck",
     "CSPLayer",
     "Focus",
@@ -82,6 +83,22 @@ class Bottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv2(self.conv1(x))
         return y + x if self.use_add else y
+
+
+class ResLayer(nn.Module):
+    """Darknet residual unit: 1x1 halves the channels, 3x3 restores them, identity added.
+
+    Always LeakyReLU, as in YOLOv3's Darknet (Megvii's ``ResLayer`` has no ``act`` parameter).
+    """
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        mid = in_channels // 2
+        self.layer1 = BaseConv(in_channels, mid, ksize=1, stride=1, act="lrelu")
+        self.layer2 = BaseConv(mid, in_channels, ksize=3, stride=1, act="lrelu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.layer2(self.layer1(x))
 
 
 class SPPBottleneck(nn.Module):
