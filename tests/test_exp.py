@@ -101,3 +101,56 @@ def test_check_exp_value_rejects_sizes_off_the_stride_grid():
 def test_repr_lists_attributes():
     text = repr(Exp())
     assert "basic_lr_per_img" in text and "nmsthre" in text
+
+
+def test_assigner_defaults_to_the_classic_prefilter():
+    assigner = Exp().get_model().head.criterion.assigner
+    assert (assigner.prefilter, assigner.center_radius, assigner.outside_penalty) == ("box_or_center", 2.5, 1e5)
+
+
+@pytest.mark.parametrize("opts,expected", [
+    (["assigner_prefilter", "center"], ("center", 1.5, 1e6)),  # radius follows the prefilter
+    (["assigner_prefilter", "center", "assigner_center_radius", "2.5"], ("center", 2.5, 1e6)),
+    (["assigner_center_radius", "3"], ("box_or_center", 3.0, 1e5)),
+])
+def test_assigner_settings_from_overrides_reach_the_head(opts, expected):
+    exp = Exp()
+    exp.merge(["width", "0.125"] + opts)
+    assigner = exp.get_model().head.criterion.assigner
+    assert (assigner.prefilter, assigner.center_radius, assigner.outside_penalty) == expected
+
+
+def test_assigner_settings_from_an_experiment_file_and_the_train_command_line(tmp_path):
+    from yolox.core.run import build_exp
+    from _train_helpers import load_train_tool
+
+    exp_file = write(tmp_path, "geometry.py", """
+        from yolox.exp import Exp as MyExp
+
+
+        class Exp(MyExp):
+            def __init__(self):
+                super().__init__()
+                self.width = 0.125
+                self.assigner_prefilter = "center"  # current Megvii's centre-only prefilter
+        """)
+    assert get_exp(exp_file).get_model().head.criterion.assigner.center_radius == 1.5
+    args = load_train_tool().make_parser().parse_args(
+        ["-f", exp_file, "assigner_prefilter", "box_or_center", "assigner_center_radius", "1.5"])
+    assigner = build_exp(args).get_model().head.criterion.assigner
+    assert (assigner.prefilter, assigner.center_radius) == ("box_or_center", 1.5)
+
+
+def test_bad_assigner_settings_name_the_attribute_and_the_choices():
+    exp = Exp()
+    choices = "expected one of \\['box_or_center', 'center'\\]"
+    with pytest.raises(ValueError, match=f"assigner_prefilter='geometry': {choices}"):
+        exp.merge(["assigner_prefilter", "geometry"])
+    with pytest.raises(ValueError, match="assigner_center_radius=-1: expected a positive number"):
+        exp.merge(["max_epoch", "5", "assigner_center_radius", "-1"])
+    with pytest.raises(ValueError, match="assigner_center_radius='wide'"):
+        exp.merge(["assigner_center_radius", "wide"])
+    assert (exp.assigner_prefilter, exp.assigner_center_radius, exp.max_epoch) == ("box_or_center", None, 300)
+    exp.assigner_prefilter = "centre"  # set in an experiment file: caught when the model is built
+    with pytest.raises(ValueError, match="assigner_prefilter='centre'"):
+        exp.get_model()

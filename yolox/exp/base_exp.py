@@ -79,8 +79,14 @@ class BaseExp(metaclass=ABCMeta):
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise KeyError(f"unknown experiment attribute {key!r} in overrides{hint}")
             updates[key] = cast_override(key, value, getattr(self, key))
+        self.check_overrides(updates)
         for key, value in updates.items():
             setattr(self, key, value)
+
+    def check_overrides(self, updates: Dict[str, Any]) -> None:
+        """Hook for ``merge``: raise ValueError when the cast ``updates`` ({attribute: value}) hold a
+        value this experiment cannot take; nothing has been applied yet. Accepts all by default."""
+        return None
 
     def _public_attributes(self) -> list:
         return [k for k, v in vars(self).items() if not k.startswith("_") and not callable(v)]

@@ -111,28 +111,13 @@ class Exp(BaseExp):
         """The head's SimOTA assigner, from ``assigner_prefilter`` and ``assigner_center_radius``."""
         from yolox.models import SimOTAAssigner
 
-        prefilter, radius = self._checked_assigner_settings()
+        prefilter, radius = assigner_settings(self.assigner_prefilter, self.assigner_center_radius)
         return SimOTAAssigner(prefilter=prefilter, center_radius=radius)
 
-    def _checked_assigner_settings(self):
-        """(prefilter, center radius) or a ValueError naming the attribute and what it allows."""
-        from yolox.models.assigner import DEFAULT_OUTSIDE_PENALTY
-
-        prefilter = self.assigner_prefilter
-        if prefilter not in DEFAULT_OUTSIDE_PENALTY:
-            raise ValueError(f"assigner_prefilter={prefilter!r}: expected one of {sorted(DEFAULT_OUTSIDE_PENALTY)}")
-        radius = self.assigner_center_radius
-        if radius is None:
-            return prefilter, _REFERENCE_CENTER_RADIUS[prefilter]
-        if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
-            raise ValueError(f"assigner_center_radius={radius!r}: expected a positive number of strides "
-                             f"(e.g. 2.5 or 1.5) or None for the prefilter's reference value")
-        return prefilter, float(radius)
-
-    def merge(self, cfg_list) -> None:
-        """``KEY VALUE`` overrides (see ``BaseExp.merge``); assigner settings are checked at once."""
-        super().merge(cfg_list)
-        self._checked_assigner_settings()
+    def check_overrides(self, updates: dict) -> None:
+        """Bad assigner settings fail at the command line, before anything is built."""
+        assigner_settings(updates.get("assigner_prefilter", self.assigner_prefilter),
+                          updates.get("assigner_center_radius", self.assigner_center_radius))
 
     # ------------------------------------------------------------------ data
     def prepare_data(self) -> None:
@@ -282,8 +267,20 @@ class Exp(BaseExp):
         return evaluator.evaluate(model, is_distributed, half, return_outputs=return_outputs)
 
 
-# The centre-square half-side, in strides, that each prefilter was published with.
-_REFERENCE_CENTER_RADIUS = {"box_or_center": 2.5, "center": 1.5}
+def assigner_settings(prefilter, center_radius) -> tuple:
+    """(prefilter, center radius in strides) from the Exp attributes ``assigner_prefilter`` and
+    ``assigner_center_radius`` (None: the prefilter's reference radius), or a ValueError naming the
+    attribute and what it allows."""
+    from yolox.models.assigner import REFERENCE_CENTER_RADIUS
+
+    if prefilter not in REFERENCE_CENTER_RADIUS:
+        raise ValueError(f"assigner_prefilter={prefilter!r}: expected one of {sorted(REFERENCE_CENTER_RADIUS)}")
+    if center_radius is None:
+        return prefilter, REFERENCE_CENTER_RADIUS[prefilter]
+    if isinstance(center_radius, bool) or not isinstance(center_radius, (int, float)) or not center_radius > 0:
+        raise ValueError(f"assigner_center_radius={center_radius!r}: expected a positive number of strides "
+                         f"(2.5 classic, 1.5 centre-only) or None for the prefilter's reference value")
+    return prefilter, float(center_radius)
 
 
 def parameter_groups(model: nn.Module) -> dict:

@@ -37,11 +37,15 @@ from yolox.utils.boxes import aligned_iou, cxcywh_to_xyxy
 
 from .anchors import anchor_grid
 
-__all__ = ["SimOTAAssigner", "SimOTAAssignment", "ImageAssignment", "DEFAULT_OUTSIDE_PENALTY"]
+__all__ = ["SimOTAAssigner", "SimOTAAssignment", "ImageAssignment", "DEFAULT_OUTSIDE_PENALTY",
+           "REFERENCE_CENTER_RADIUS"]
 
 # The reference adds 1e5 (classic) or 1e6 (geometry) to out-of-constraint pairs: large enough that
 # every in-constraint pair is cheaper (class cost <= 100 * C, IoU cost <= 3 * 18.5).
 DEFAULT_OUTSIDE_PENALTY: Dict[str, float] = {"box_or_center": 1e5, "center": 1e6}
+# The centre-square half-side (in strides) each prefilter was published with; the constructor's
+# default stays the classic 2.5, an Exp picks the matching one (``Exp.assigner_center_radius``).
+REFERENCE_CENTER_RADIUS: Dict[str, float] = {"box_or_center": 2.5, "center": 1.5}
 _LOG_CLAMP = -100.0  # torch.nn.functional.binary_cross_entropy clamps its logs here
 
 

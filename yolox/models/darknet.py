@@ -38,6 +38,7 @@ class Darknet(nn.Module):
     3x3 conv that doubles the channels followed by ``depth2blocks[depth]`` residual units.
     """
 
+    STAGES = _STAGES
     # residual units in dark2..dark5 (the stem always has one)
     depth2blocks = {21: [1, 2, 2, 1], 53: [2, 8, 8, 4]}
 
