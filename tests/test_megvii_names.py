@@ -81,6 +81,24 @@ def test_multiclass_nms_returns_none_when_nothing_scores_above_the_threshold():
     assert multiclass_nms(BOXES, SCORES, nms_thr=0.45, score_thr=0.95, class_agnostic=False) is None
 
 
+def test_nms_pixel_convention_megvii_inclusive_by_default_or_continuous_like_torchvision():
+    from torchvision.ops import nms as torchvision_nms
+
+    from yolox.utils import nms
+
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 6]], dtype=np.float32)
+    scores = np.array([0.9, 0.8], dtype=np.float32)
+    # Whole pixels: IoU 77 / 121 = 0.636 > 0.62; continuous: 60 / 100 = 0.6 < 0.62.
+    assert nms(boxes, scores, 0.62) == [0]
+    assert nms(boxes, scores, 0.62, inclusive=False) == [0, 1]
+    rng = np.random.default_rng(1)
+    corners = rng.uniform(0, 100, size=(200, 2)).astype(np.float32)
+    many = np.concatenate([corners, corners + rng.uniform(5, 40, size=(200, 2)).astype(np.float32)], axis=1)
+    many_scores = rng.random(200).astype(np.float32)
+    expected = torchvision_nms(torch.from_numpy(many), torch.from_numpy(many_scores), 0.45).tolist()
+    assert nms(many, many_scores, 0.45, inclusive=False) == expected
+
+
 def test_demo_postprocess_decodes_grid_offsets_to_input_pixels():
     from yolox.utils import demo_postprocess
 

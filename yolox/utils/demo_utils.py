@@ -18,42 +18,46 @@ def mkdir(path: str) -> None:
     os.makedirs(path, exist_ok=True)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, nms_thr: float) -> List[int]:
+def nms(boxes: np.ndarray, scores: np.ndarray, nms_thr: float, *, inclusive: bool = True) -> List[int]:
     """Greedy single-class NMS. boxes: [N, 4] x1, y1, x2, y2; scores: [N].
 
     Returns the indices kept, best score first: a box is dropped when its IoU with a kept,
-    higher-scoring box exceeds ``nms_thr``. Areas count pixels inclusively (``x2 - x1 + 1``), as
-    Megvii's numpy NMS does.
+    higher-scoring box exceeds ``nms_thr``. ``inclusive`` (Megvii's numpy NMS) counts whole pixels,
+    a box spanning ``x2 - x1 + 1`` of them; ``inclusive=False`` measures continuous coordinates
+    like torchvision's NMS behind ``postprocess``, which makes the IoU independent of the scale.
     """
+    one = 1.0 if inclusive else 0.0
     x1, y1, x2, y2 = (boxes[:, k] for k in range(4))
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    areas = (x2 - x1 + one) * (y2 - y1 + one)
     order = np.argsort(-scores, kind="stable")
     keep: List[int] = []
     while order.size:
         best, rest = order[0], order[1:]
         keep.append(int(best))
-        inter_w = np.maximum(0.0, np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]) + 1)
-        inter_h = np.maximum(0.0, np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]) + 1)
+        inter_w = np.maximum(0.0, np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]) + one)
+        inter_h = np.maximum(0.0, np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]) + one)
         inter = inter_w * inter_h
         iou = inter / (areas[best] + areas[rest] - inter)
         order = rest[iou <= nms_thr]
     return keep
 
 
-def _detections(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, nms_thr: float) -> np.ndarray:
+def _detections(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, nms_thr: float, *,
+                inclusive: bool) -> np.ndarray:
     """NMS over one group of candidates -> [K, 6] x1, y1, x2, y2, score, class."""
-    keep = nms(boxes, scores, nms_thr)
+    keep = nms(boxes, scores, nms_thr, inclusive=inclusive)
     return np.concatenate([boxes[keep], scores[keep, None], classes[keep, None].astype(boxes.dtype)], axis=1)
 
 
 def multiclass_nms(boxes: np.ndarray, scores: np.ndarray, nms_thr: float, score_thr: float,
-                   class_agnostic: bool = True) -> Optional[np.ndarray]:
+                   class_agnostic: bool = True, *, inclusive: bool = True) -> Optional[np.ndarray]:
     """NMS of boxes [N, 4] x1, y1, x2, y2 scored per class by scores [N, C].
 
     class_agnostic (Megvii's default): each box keeps only its best class, and boxes of different
     classes suppress each other. Otherwise every (box, class) pair scoring above ``score_thr`` is a
     candidate and NMS runs within each class. Returns [K, 6] x1, y1, x2, y2, score, class (classes
     in ascending order when class-aware), or None when no score exceeds ``score_thr``.
+    ``inclusive``: the IoU convention of ``nms`` (False: torchvision's, as ``postprocess``).
     """
     if class_agnostic:
         classes = scores.argmax(axis=1)
@@ -61,12 +65,13 @@ def multiclass_nms(boxes: np.ndarray, scores: np.ndarray, nms_thr: float, score_
         valid = best > score_thr
         if not valid.any():
             return None
-        return _detections(boxes[valid], best[valid], classes[valid], nms_thr)
+        return _detections(boxes[valid], best[valid], classes[valid], nms_thr, inclusive=inclusive)
     per_class = []
     for cls in range(scores.shape[1]):
         valid = scores[:, cls] > score_thr
         if valid.any():
-            per_class.append(_detections(boxes[valid], scores[valid, cls], np.full(int(valid.sum()), cls), nms_thr))
+            per_class.append(_detections(boxes[valid], scores[valid, cls], np.full(int(valid.sum()), cls), nms_thr,
+                                         inclusive=inclusive))
     return np.concatenate(per_class, axis=0) if per_class else None
 
 
