@@ -284,8 +284,14 @@ def test_configure_helpers_set_megvii_environment(monkeypatch):
     assert os.environ["NCCL_LAUNCH_MODE"] == "PARALLEL"
     configure_omp()  # one process: nothing to share the cores with, so left alone
     assert "OMP_NUM_THREADS" not in os.environ
-    configure_module()
-    assert os.environ["OPENCV_OPENCL_RUNTIME"] == "disabled"
+    import cv2
+
+    threads = cv2.getNumThreads()
+    try:
+        configure_module()
+        assert os.environ["OPENCV_OPENCL_RUNTIME"] == "disabled"
+    finally:
+        cv2.setNumThreads(threads)  # leave the rest of the session as it was
 
 
 @pytest.fixture
