@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCANNED = ("yolox", "tools", "exps", "benchmarks", "tests")
+SCANNED = ("yolox", "tools", "exps", "benchmarks", "tests", "demo")
 
 # Import name -> distribution name, where the two differ or a package installs several names.
 MODULE_TO_DIST = {

@@ -13,7 +13,10 @@ import cv2
 import numpy as np
 from loguru import logger
 
-from yolox.utils.boxes import letterbox_scale, xyxy_to_cxcywh
+from yolox.utils.boxes import xyxy_to_cxcywh
+# preproc lives with the torch-free letterbox helpers (the ONNX Runtime demo loads them without torch);
+# this module keeps Megvii's import path yolox.data.data_augment.preproc.
+from yolox.utils.letterbox import PAD_VALUE, preproc
 
 __all__ = [
     "augment_hsv", "hflip", "get_aug_params", "get_affine_matrix", "affine_boxes", "warp_affine",
@@ -21,7 +24,6 @@ __all__ = [
 ]
 
 Range = Union[float, Sequence[float]]
-PAD_VALUE = 114
 
 
 def augment_hsv(img: np.ndarray, hgain: float = 5, sgain: float = 30, vgain: float = 30) -> np.ndarray:
@@ -158,28 +160,6 @@ def source_window(M: np.ndarray, target_size: Tuple[int, int], margin: float = 2
     x1, y1 = corners.min(axis=0) - margin
     x2, y2 = corners.max(axis=0) + margin
     return float(x1), float(y1), float(x2), float(y2)
-
-
-def preproc(img: np.ndarray, input_size: Tuple[int, int], swap: Tuple[int, int, int] = (2, 0, 1)):
-    """Letterbox img [H, W, 3] uint8 into input_size (h, w): resized with ratio kept, at the top
-    left, padded with 114. Returns ([3, h, w] float32 in ``swap`` order, resize ratio r)."""
-    ih, iw = input_size
-    r = letterbox_scale(img.shape[:2], input_size)
-    nh, nw = int(img.shape[0] * r), int(img.shape[1] * r)
-    if (nh, nw) != img.shape[:2]:
-        img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    if tuple(swap) == (2, 0, 1):
-        # Each float plane from a contiguous uint8 plane (no HWC float temporary); only the
-        # padding is filled, not the whole output first.
-        out = np.empty((3, ih, iw), dtype=np.float32)
-        for c, plane in enumerate(cv2.split(img)):
-            out[c, :nh, :nw] = plane
-        out[:, nh:, :] = PAD_VALUE
-        out[:, :nh, nw:] = PAD_VALUE
-        return out, r
-    padded = np.full((ih, iw, 3), PAD_VALUE, dtype=np.uint8)
-    padded[:nh, :nw] = img
-    return np.ascontiguousarray(padded.transpose(swap), dtype=np.float32), r
 
 
 class TrainTransform:

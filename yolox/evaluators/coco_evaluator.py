@@ -7,12 +7,15 @@ COCOeval -> summary + per-class table.
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 from loguru import logger
+
+from yolox.utils.dist import is_main_process
 
 from .base_evaluator import DetectionEvaluator, EvalResult
 from .coco_results import predictions_to_coco, write_coco_results
 from .coco_scoring import DEFAULT_BACKEND, COCOScores, check_backend, score_coco_detections
-from .inference import ImagePrediction, InferenceTiming
+from .inference import ImagePrediction, InferenceTiming, split_image_infos
 
 __all__ = ["COCOEvaluator"]
 
@@ -46,6 +49,11 @@ class COCOEvaluator(DetectionEvaluator):
 
     def _score(self, predictions: List[ImagePrediction], timing: InferenceTiming) -> EvalResult:
         records = predictions_to_coco(predictions, test_size=self.img_size, class_ids=self.dataset.class_ids)
+        return self._score_records(records, image_ids=[p.image_id for p in predictions], timing=timing)
+
+    def _score_records(self, records: List[dict], *, image_ids: Optional[Sequence[int]],
+                       timing: InferenceTiming) -> EvalResult:
+        """Figures of COCO result ``records`` over ``image_ids`` (None: every ground-truth image)."""
         outputs = _outputs_by_image(records)
         results_file = self.results_file or (TESTDEV_RESULTS_FILE if self.testdev else None)
         if results_file is not None:
@@ -55,13 +63,44 @@ class COCOEvaluator(DetectionEvaluator):
             self.last_scores = None
             summary = f"{timing.summary_line()}\ntest-dev: no ground truth here; submit {results_file}"
             return EvalResult(ap50_95=0.0, ap50=0.0, summary=summary, outputs=outputs)
-        scores = score_coco_detections(self.dataset.coco, records, image_ids=[p.image_id for p in predictions],
-                                       backend=self.backend)
+        scores = score_coco_detections(self.dataset.coco, records, image_ids=image_ids, backend=self.backend)
         if not records:
             logger.warning(scores.text)
         self.last_scores = scores
         return EvalResult(ap50_95=scores.ap50_95, ap50=scores.ap50, summary=self._summary(scores, timing),
                           outputs=outputs)
+
+    def convert_to_coco_format(self, outputs: Sequence[Optional[torch.Tensor]], info_imgs, ids,
+                               return_outputs: bool = False):
+        """Megvii's step from one batch's ``postprocess`` output to COCO result records.
+
+        outputs: per image [N, 7] x1, y1, x2, y2, obj, cls_conf, class in letterboxed pixels, or
+        None; info_imgs: the batch's original sizes as the loader collates them ((heights,
+        widths)); ids: the image ids. Returns the records (``{"image_id", "category_id", "bbox":
+        [x, y, w, h] original pixels, "score"}``), and with ``return_outputs`` also
+        ``{image_id: {"bboxes": [[x1, y1, x2, y2]] original pixels, "scores", "categories"}}`` for
+        the images with detections, as Megvii's (its trackers read these corners).
+        """
+        sizes = split_image_infos(info_imgs, len(ids))
+        predictions = [ImagePrediction(image_id=int(i), orig_size=size, detections=det)
+                       for det, size, i in zip(outputs, sizes, ids)]
+        records = predictions_to_coco(predictions, test_size=self.img_size, class_ids=self.dataset.class_ids)
+        if not return_outputs:
+            return records
+        return records, _outputs_by_image(records, corners=True)
+
+    def evaluate_prediction(self, data_dict: List[dict], statistics) -> Tuple[float, float, Optional[str]]:
+        """Megvii's scoring step: COCO result records (``convert_to_coco_format``'s, all batches)
+        and ``statistics`` [3] (forward seconds, NMS seconds, number of timed batches) ->
+        ``(ap50_95, ap50, summary)`` over every ground-truth image. Other ranks than 0 get
+        ``(0, 0, None)``, as in Megvii."""
+        if not is_main_process():
+            return 0, 0, None
+        forward_s, nms_s, batches = (float(v) for v in statistics)
+        batch_size = getattr(self.dataloader, "batch_size", None) or 1
+        timing = InferenceTiming(images=int(round(batches * batch_size)), forward_s=forward_s, nms_s=nms_s)
+        result = self._score_records(list(data_dict), image_ids=None, timing=timing)
+        return result.ap50_95, result.ap50, result.summary
 
     def _summary(self, scores: COCOScores, timing: InferenceTiming) -> str:
         parts = [timing.summary_line(), scores.text]
@@ -71,12 +110,14 @@ class COCOEvaluator(DetectionEvaluator):
         return "\n".join(parts) + "\n"
 
 
-def _outputs_by_image(records: Sequence[dict]) -> dict:
-    """COCO result records grouped by image: {image_id: {"bboxes": [[x, y, w, h]], "scores", "categories"}}."""
+def _outputs_by_image(records: Sequence[dict], *, corners: bool = False) -> dict:
+    """COCO result records grouped by image: {image_id: {"bboxes": [[x, y, w, h]], "scores", "categories"}},
+    boxes as [x1, y1, x2, y2] when ``corners``."""
     outputs: dict = {}
     for r in records:
         entry = outputs.setdefault(r["image_id"], {"bboxes": [], "scores": [], "categories": []})
-        entry["bboxes"].append(r["bbox"])
+        x, y, w, h = r["bbox"]
+        entry["bboxes"].append([x, y, x + w, y + h] if corners else r["bbox"])
         entry["scores"].append(r["score"])
         entry["categories"].append(r["category_id"])
     return outputs

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    "SiLU",
     "get_activation",
     "BaseConv",
     "DWConv",
@@ -18,6 +19,16 @@ __all__ = [
     "CSPLayer",
     "Focus",
 ]
+
+class SiLU(nn.Module):
+    """SiLU written as ``x * sigmoid(x)``: exporters and runtimes without a SiLU operator (older
+    ONNX opsets, CoreML, TensorRT) get two ops they all know. Same values as ``nn.SiLU``; swap it
+    in with ``yolox.utils.replace_module(model, nn.SiLU, SiLU)`` before export."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
 
 _ACTIVATIONS = {
     "silu": lambda inplace: nn.SiLU(inplace=inplace),

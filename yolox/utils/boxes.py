@@ -5,11 +5,13 @@ Formats used across the project:
 * ``cxcywh`` centre x, centre y, width, height (what the head predicts)
 * ``xywh``   x1, y1, width, height (COCO annotation / result format)
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 import torch
 import torchvision
+
+from .letterbox import letterbox_scale
 
 __all__ = [
     "cxcywh_to_xyxy",
@@ -21,23 +23,13 @@ __all__ = [
     "aligned_giou",
     "postprocess",
     "letterbox_scale",
+    "adjust_box_anns",
     # Megvii-compatible aliases
     "bboxes_iou",
     "cxcywh2xyxy",
     "xyxy2cxcywh",
     "xyxy2xywh",
 ]
-
-
-def letterbox_scale(image_hw: Sequence[float], target_hw: Sequence[float]) -> float:
-    """The resize factor r that fits an image of image_hw (h, w) inside target_hw (h, w) with its
-    aspect ratio kept: ``min(target_h / h, target_w / w)``. Letterboxing (``preproc``,
-    ``ValTransform``) resizes by r and pads at the bottom and right, so a point in letterboxed
-    pixels is the original point times r; dividing by r undoes it."""
-    (h, w), (target_h, target_w) = image_hw, target_hw
-    if h <= 0 or w <= 0:
-        raise ValueError(f"image size must be positive, got (h, w) = {tuple(image_hw)}")
-    return min(target_h / h, target_w / w)
 
 
 def cxcywh_to_xyxy(boxes):
@@ -208,3 +200,12 @@ def bboxes_iou(bboxes_a: torch.Tensor, bboxes_b: torch.Tensor, xyxy: bool = True
 cxcywh2xyxy = cxcywh_to_xyxy
 xyxy2cxcywh = xyxy_to_cxcywh
 xyxy2xywh = xyxy_to_xywh
+
+
+def adjust_box_anns(bbox: np.ndarray, scale_ratio: float, padw: float, padh: float, w_max: float,
+                    h_max: float) -> np.ndarray:
+    """Map boxes [N, 4] x1, y1, x2, y2 through a resize by ``scale_ratio`` and a shift by
+    (padw, padh), clipped to [0, w_max] x [0, h_max]. In place (like Megvii's); returns ``bbox``."""
+    bbox[:, 0::2] = np.clip(bbox[:, 0::2] * scale_ratio + padw, 0, w_max)
+    bbox[:, 1::2] = np.clip(bbox[:, 1::2] * scale_ratio + padh, 0, h_max)
+    return bbox

@@ -6,7 +6,17 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["get_world_size", "get_rank", "get_local_rank", "is_main_process", "reduce_mean_dict",
-           "is_dist_initialized"]
+           "is_dist_initialized", "get_num_devices"]
+
+
+def get_num_devices() -> int:
+    """The number of GPUs this process may use: the entries of ``CUDA_VISIBLE_DEVICES`` when it is
+    set (without initialising CUDA, like Megvii's, which counts them or ``nvidia-smi -L`` lines),
+    else what torch sees (0 without CUDA)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip()])
+    return torch.cuda.device_count()
 
 
 def is_dist_initialized() -> bool:

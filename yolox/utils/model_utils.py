@@ -2,14 +2,14 @@
 memory format."""
 import copy
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Optional, Sequence, Type
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 __all__ = ["ModelStats", "model_stats", "get_model_info", "fuse_conv_and_bn", "fuse_model", "set_bn_hyperparams",
-           "to_channels_last", "is_channels_last"]
+           "to_channels_last", "is_channels_last", "replace_module", "freeze_module"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,39 @@ def is_channels_last(model: nn.Module) -> bool:
     weights = [m.weight for m in model.modules()
                if isinstance(m, nn.Conv2d) and m.weight.shape[-1] > 1 and m.weight.shape[1] > 1]
     return bool(weights) and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+
+
+def replace_module(module: nn.Module, replaced_module_type: Type[nn.Module], new_module_type: Type[nn.Module],
+                   replace_func: Optional[Callable[[Type[nn.Module], Type[nn.Module]], nn.Module]] = None
+                   ) -> nn.Module:
+    """Swap every submodule of type ``replaced_module_type`` for a new module, in place (used before
+    export, e.g. ``nn.SiLU`` -> the export-friendly ``yolox.models.network_blocks.SiLU``).
+
+    The new module is ``replace_func(replaced_module_type, new_module_type)``, by default
+    ``new_module_type()``. Returns the module, or its replacement when ``module`` itself matches.
+    """
+    make = replace_func or (lambda _old, new: new())
+    if isinstance(module, replaced_module_type):
+        return make(replaced_module_type, new_module_type)
+    for name, child in list(module.named_children()):
+        new_child = replace_module(child, replaced_module_type, new_module_type, replace_func)
+        if new_child is not child:
+            setattr(module, name, new_child)
+    return module
+
+
+def freeze_module(module: nn.Module, name: Optional[str] = None) -> nn.Module:
+    """Stop training ``module`` (in place): its parameters stop requiring gradients and its
+    submodules go to eval mode, so BatchNorm statistics and dropout freeze too.
+
+    name: freeze only parameters and submodules whose qualified name contains it (a substring,
+    e.g. ``"backbone"``), as Megvii's. Note ``model.train()`` switches the modules back to train
+    mode; the parameters stay frozen.
+    """
+    for param_name, param in module.named_parameters():
+        if name is None or name in param_name:
+            param.requires_grad_(False)
+    for sub_name, sub in module.named_modules():
+        if name is None or name in sub_name:
+            sub.eval()
+    return module
