@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import List, Optional, Sequence
@@ -120,6 +121,22 @@ def detections_json(dets: Optional[np.ndarray], class_names: Sequence[str]) -> L
             for row in rows]
 
 
+def write_atomically(path: str, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename: a reader never sees half a file.
+    (The project's atomic-write helper lives in a module that imports torch.)"""
+    handle, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the results from other users
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     class_names = read_class_names(args.class_names)
@@ -132,11 +149,13 @@ def main(argv=None) -> int:
         visualize.vis(image, dets[:, :4], dets[:, 4], dets[:, 5], conf=args.score_thr, class_names=class_names)
     demo_utils.mkdir(args.output_dir)
     picture = os.path.join(args.output_dir, os.path.basename(args.image_path))
-    cv2.imwrite(picture, image)
+    ok, encoded = cv2.imencode(Path(picture).suffix or ".jpg", image)
+    if not ok:
+        raise SystemExit(f"cannot encode the picture as {picture}")
+    write_atomically(picture, encoded.tobytes())
     records = detections_json(dets, class_names)
     json_path = os.path.join(args.output_dir, Path(args.image_path).stem + ".json")
-    with open(json_path, "w", encoding="utf-8") as handle:
-        json.dump(records, handle, indent=1)
+    write_atomically(json_path, json.dumps(records, indent=1).encode("utf-8"))
     print(f"{len(records)} detections -> {picture}, {json_path}")
     return 0
 
