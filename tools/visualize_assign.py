@@ -28,6 +28,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint whose predictions drive the cost")
+    parser.add_argument("--unsafe-load", dest="unsafe_load", action="store_true",
+                        help="load a checkpoint holding Python objects beyond tensors (an old or third-party "
+                             "file) with full unpickling, which runs code stored in it: only for files you trust")
     parser.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch")
     parser.add_argument("--max-batches", type=int, default=1, help="how many batches to draw")
     parser.add_argument("--no-aug", action="store_true", help="without mosaic / MixUp (the last epochs' input)")
@@ -58,7 +61,8 @@ def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
     exp = build_exp(args)
     loader = exp.get_data_loader(args.batch_size, False, no_aug=args.no_aug)
-    loaded = load_model(exp, args.ckpt, device="cpu")  # after the loader: the dataset's names are known
+    # after the loader: the dataset's names are known
+    loaded = load_model(exp, args.ckpt, device="cpu", allow_pickle=args.unsafe_load)
     save_dir = (Path(args.output_dir) if args.output_dir else
                 Path(exp.output_dir) / exp.exp_name / "assign_vis" / time.strftime("%Y_%m_%d_%H_%M_%S"))
     written = render_assignment_batches(loaded.model, loader, save_dir=save_dir, max_batches=args.max_batches,

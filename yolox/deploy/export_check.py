@@ -122,4 +122,7 @@ def add_model_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
+    parser.add_argument("--unsafe-load", dest="unsafe_load", action="store_true",
+                        help="load a checkpoint holding Python objects beyond tensors (an old or third-party "
+                             "file) with full unpickling, which runs code stored in it: only for files you trust")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")
