@@ -8,6 +8,7 @@ import re
 
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -112,6 +113,21 @@ def test_a_plain_checkpoint_loads_without_the_flag_and_without_a_warning(tmp_pat
     torch.save({"model": ema, "train_model": raw, "ema_updates": 1, "meta": {"input_size": (64, 64)}}, path)
     assert read_checkpoint(path)["meta"]["input_size"] == (64, 64)
     assert not any(m.startswith("WARNING") for m in log_messages)
+
+
+def test_demo_tool_reads_a_file_needing_unpickling_only_with_unsafe_load(tmp_path, log_messages):
+    raw, _ = _nano_states()
+    ckpt = tmp_path / "pickled.pth"
+    torch.save({"model": raw, "args": argparse.Namespace(lr=0.01)}, ckpt)
+    image = tmp_path / "scene.png"
+    cv2.imwrite(str(image), np.full((64, 96, 3), 90, np.uint8))
+    argv = ["image", "-n", "yolox-nano", "-c", str(ckpt), "--path", str(image), "--tsize", "64"]
+    demo = load_tool("demo")
+    with pytest.raises(UnsafeCheckpointError, match=re.escape(str(ckpt))):
+        demo.main(argv)
+    demo.main(argv + ["--unsafe-load"])
+    assert any(m.startswith("WARNING") and str(ckpt) in m for m in log_messages)
+    assert any("3 classes" in m for m in log_messages)
 
 
 @pytest.mark.parametrize("tool", ["train", "eval", "demo", "export_onnx", "export_torchscript"])

@@ -17,6 +17,7 @@ from yolox.core.run import build_exp
 from yolox.exp.checkpoint_model import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -26,9 +27,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-f", "--exp_file", type=str, default=None, help="experiment file")
     parser.add_argument("-c", "--ckpt", type=str, default=None, help="checkpoint (.pth); random weights without")
-    parser.add_argument("--unsafe-load", dest="unsafe_load", action="store_true",
-                        help="load a checkpoint holding Python objects beyond tensors (an old or third-party "
-                             "file) with full unpickling, which runs code stored in it: only for files you trust")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("--path", type=str, default=None, help="image file or folder (image), video file (video)")
     parser.add_argument("--camid", type=int, default=0, help="webcam index")
     parser.add_argument("--save_result", action="store_true", help="save the drawn pictures / video")

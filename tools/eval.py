@@ -15,6 +15,7 @@ from loguru import logger
 from yolox.core.evaluate import EvalRequest, run_evaluation
 from yolox.core.run import build_exp
 from yolox.evaluators import BACKENDS
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -23,9 +24,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
-    parser.add_argument("--unsafe-load", dest="unsafe_load", action="store_true",
-                        help="load a checkpoint holding Python objects beyond tensors (an old or third-party "
-                             "file) with full unpickling, which runs code stored in it: only for files you trust")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("-b", "--batch-size", type=int, default=64, help="images per batch (all devices)")
     parser.add_argument("-d", "--devices", default=None, type=int, help="number of devices (only 1 supported yet)")
     parser.add_argument("--conf", default=None, type=float, help="score threshold (default: exp.test_conf)")

@@ -28,12 +28,14 @@ from torch import nn
 
 from .atomic_io import atomic_save
 
-__all__ = ["read_checkpoint", "UnsafeCheckpointError", "checkpoint_weights", "ResumeWeights", "resume_weights",
-           "infer_num_classes", "load_matching_weights", "load_exact_weights", "FineTuneReport", "load_ckpt",
-           "save_checkpoint"]
+__all__ = ["read_checkpoint", "UnsafeCheckpointError", "UNSAFE_FLAG", "UNSAFE_FLAG_HELP", "checkpoint_weights",
+           "ResumeWeights", "resume_weights", "infer_num_classes", "load_matching_weights", "load_exact_weights",
+           "FineTuneReport", "load_ckpt", "save_checkpoint"]
 
 CLS_PRED_KEY = "head.cls_preds.0.weight"  # [num_classes, hidden, 1, 1] in every YOLOX size
 UNSAFE_FLAG = "--unsafe-load"  # the tools' name for allow_pickle=True
+UNSAFE_FLAG_HELP = ("load a checkpoint holding Python objects beyond tensors (an old or third-party file) with full "
+                    "unpickling, which runs code stored in it: only for files you trust")
 
 # Plain numpy arrays and scalars, as the earlier project's checkpoints stored numpy's RNG state:
 # rebuilding them runs no stored code, so those files stay loadable with weights_only=True. Taken
