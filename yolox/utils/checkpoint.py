@@ -17,6 +17,7 @@ a resume restores (``resume_weights``).
 """
 import contextlib
 import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Union
@@ -90,7 +91,7 @@ def _unsafe_globals(path: Path) -> str:
     """The Python objects a weights_only load of ``path`` refuses, as " (it needs: a.B, c.D)"; empty
     where this torch cannot list them."""
     lister = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
-    if lister is None:
+    if lister is None or not zipfile.is_zipfile(path):  # it reads torch's zip format only, not the legacy one
         return ""
     allowed = {f"{g.__module__}.{g.__qualname__}" for g in _NUMPY_DATA_GLOBALS}
     names = [name for name in lister(path) if name not in allowed]
