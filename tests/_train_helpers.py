@@ -48,15 +48,21 @@ def write_exp(path: Path, *, data_dir: Path, output_dir: Path, num_classes: int 
     return path
 
 
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location("train_tool", REPO_ROOT / "tools" / "train.py")
+def load_tool(name: str):
+    """tools/<name>.py as a module (tools are scripts, not a package), to call its ``main(argv)``."""
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", REPO_ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def load_train_tool():
+    return load_tool("train")
+
+
 def read_ckpt(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """A checkpoint the trainer wrote, read as any user may: tensors and plain data only."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def max_state_difference(a: dict, b: dict) -> float:

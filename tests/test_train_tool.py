@@ -80,7 +80,8 @@ def test_megvii_style_exp_trains_on_bccd(tmp_path, datasets_dir):
         assert (folder / name).is_file(), name
     assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
     ckpt = read_ckpt(folder / "latest_ckpt.pth")
-    assert {"model", "optimizer", "start_epoch", "ema", "iteration", "best_ap", "rng", "meta"} <= set(ckpt)
+    assert {"model", "optimizer", "start_epoch", "train_model", "ema_updates", "iteration", "best_ap", "rng",
+            "meta"} <= set(ckpt)
     assert ckpt["start_epoch"] == 2 and ckpt["iteration"] == 4
     assert ckpt["meta"]["num_classes"] == 3 and ckpt["meta"]["class_names"] == ["RBC", "WBC", "Platelets"]
     log = (folder / "train_log.txt").read_text()

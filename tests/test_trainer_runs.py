@@ -56,15 +56,16 @@ def test_resume_continues_exactly(tmp_path, sample_dir, train_tool, monkeypatch)
     first = read_ckpt(tmp_path / "out" / "interrupted" / "latest_ckpt.pth")
     assert first["start_epoch"] == 1
     epoch1_straight = read_ckpt(tmp_path / "out" / "straight" / "epoch_1_ckpt.pth")
-    assert max_state_difference(first["model"], epoch1_straight["model"]) == 0.0  # same seed, same run
+    assert max_state_difference(first["train_model"], epoch1_straight["train_model"]) == 0.0  # same seed, same run
+    assert max_state_difference(first["model"], epoch1_straight["model"]) == 0.0
 
     train_tool.main(["-f", str(interrupted), "-b", "4", "--deterministic", "--resume"])
     b = read_ckpt(tmp_path / "out" / "interrupted" / "latest_ckpt.pth")
     assert b["start_epoch"] == a["start_epoch"] == 2
     assert b["iteration"] == a["iteration"] == 8
-    assert max_state_difference(a["model"], b["model"]) < 1e-6
-    assert max_state_difference(a["ema"]["state_dict"], b["ema"]["state_dict"]) < 1e-6
-    assert a["ema"]["updates"] == b["ema"]["updates"] == 8
+    assert max_state_difference(a["train_model"], b["train_model"]) < 1e-6
+    assert max_state_difference(a["model"], b["model"]) < 1e-6  # the EMA weights
+    assert a["ema_updates"] == b["ema_updates"] == 8
     momentum_a = [s["momentum_buffer"] for s in a["optimizer"]["state"].values()]
     momentum_b = [s["momentum_buffer"] for s in b["optimizer"]["state"].values()]
     assert max((x - y).abs().max().item() for x, y in zip(momentum_a, momentum_b)) < 1e-6
@@ -136,7 +137,7 @@ def test_finetune_into_other_num_classes_skips_class_predictions(tmp_path, sampl
     exp = build_exp(train_tool.make_parser().parse_args(["-f", str(target)]))
     model = exp.get_model()
     initial = {k: v.clone() for k, v in model.state_dict().items()}
-    loaded = read_ckpt(ckpt_path)["ema"]["state_dict"]
+    loaded = read_ckpt(ckpt_path)["model"]  # the EMA weights, what fine-tuning starts from
     report = load_matching_weights(model, loaded, source=str(ckpt_path))
     class_preds = {f"head.cls_preds.{i}.{p}" for i in range(3) for p in ("weight", "bias")}
     assert {entry.split(":")[0] for entry in report.shape_mismatch} == class_preds

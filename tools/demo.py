@@ -17,6 +17,7 @@ from yolox.core.run import build_exp
 from yolox.exp.checkpoint_model import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-f", "--exp_file", type=str, default=None, help="experiment file")
     parser.add_argument("-c", "--ckpt", type=str, default=None, help="checkpoint (.pth); random weights without")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("--path", type=str, default=None, help="image file or folder (image), video file (video)")
     parser.add_argument("--camid", type=int, default=0, help="webcam index")
     parser.add_argument("--save_result", action="store_true", help="save the drawn pictures / video")
@@ -61,7 +63,8 @@ def main(argv=None) -> None:
     if args.device == "gpu" and not torch.cuda.is_available():
         raise SystemExit("--device gpu: no CUDA device is available")
     exp = build_exp(args)
-    loaded = load_model(exp, args.ckpt, device="cuda" if args.device == "gpu" else "cpu", fuse=args.fuse)
+    loaded = load_model(exp, args.ckpt, device="cuda" if args.device == "gpu" else "cpu", fuse=args.fuse,
+                        allow_pickle=args.unsafe_load)
     logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
     predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,
                           nms=args.nms, class_names=loaded.class_names, fp16=args.fp16, legacy=args.legacy)

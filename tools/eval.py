@@ -15,6 +15,7 @@ from loguru import logger
 from yolox.core.evaluate import EvalRequest, run_evaluation
 from yolox.core.run import build_exp
 from yolox.evaluators import BACKENDS
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("-b", "--batch-size", type=int, default=64, help="images per batch (all devices)")
     parser.add_argument("-d", "--devices", default=None, type=int, help="number of devices (only 1 supported yet)")
     parser.add_argument("--conf", default=None, type=float, help="score threshold (default: exp.test_conf)")
@@ -64,9 +66,11 @@ def main(argv=None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     request = EvalRequest(ckpt=args.ckpt, batch_size=args.batch_size, fp16=args.fp16, fuse=args.fuse,
                           testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
-                          results_file=args.results, compile=args.compile)
-    summary = run_evaluation(exp, request, device=device)
-    logger.info("\n" + summary)
+                          results_file=args.results, compile=args.compile, allow_pickle=args.unsafe_load)
+    outcome = run_evaluation(exp, request, device=device)
+    logger.info("\n" + outcome.summary)
+    if outcome.ap50_95 is not None:
+        logger.info("AP50:95 {:.4f}, AP50 {:.4f}", outcome.ap50_95, outcome.ap50)  # as training logs them
     return 0
 
 

@@ -33,7 +33,8 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     exp = build_exp(args)
-    loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference)
+    loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference,
+                              allow_pickle=args.unsafe_load)
     settings = OnnxExportSettings(input_size=tuple(exp.test_size), batch_size=args.batch_size,
                                   dynamic=args.dynamic, opset=args.opset, input_name=args.input,
                                   output_name=args.output, simplify=not args.no_onnxsim)

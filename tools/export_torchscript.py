@@ -27,7 +27,8 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     exp = build_exp(args)
-    loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference)
+    loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference,
+                              allow_pickle=args.unsafe_load)
     size = tuple(exp.test_size)
     path = export_torchscript(loaded.model, args.output_name, input_size=size, batch_size=args.batch_size)
     return verify_export(loaded.model, lambda ref, images: check_torchscript(path, ref, images),

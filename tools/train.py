@@ -18,6 +18,7 @@ from yolox.core import LaunchConfig, launch, run_training
 from yolox.core.launch import launched_by_torchrun
 from yolox.core.run import build_exp, check_train_data
 from yolox.data import DatasetNotFoundError
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -40,6 +41,7 @@ def make_parser() -> argparse.ArgumentParser:
     add("-c", "--ckpt", default=None, type=str,
         help="checkpoint: with --resume the run to continue; alone, weights to fine-tune from "
              "(tensors of another shape, e.g. class predictions, are skipped and listed)")
+    add(UNSAFE_FLAG, dest="unsafe_load", default=False, action="store_true", help=UNSAFE_FLAG_HELP)
     add("--resume", default=False, action="store_true",
         help="continue from latest_ckpt.pth of this experiment (or -c): model, EMA, optimizer, LR position")
     add("-e", "--start_epoch", default=None, type=int, help="with --resume: restart at this epoch (1-based)")

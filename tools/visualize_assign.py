@@ -20,6 +20,7 @@ from yolox.core.run import build_exp
 from yolox.exp.checkpoint_model import load_model
 from yolox.deploy.demo import write_image
 from yolox.models.assignment_view import compute_assignments
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
 from yolox.utils.visualize import draw_assignments, tensor_to_image
 
 
@@ -28,6 +29,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint whose predictions drive the cost")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("-b", "--batch-size", type=int, default=4, help="images per batch")
     parser.add_argument("--max-batches", type=int, default=1, help="how many batches to draw")
     parser.add_argument("--no-aug", action="store_true", help="without mosaic / MixUp (the last epochs' input)")
@@ -58,7 +60,8 @@ def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
     exp = build_exp(args)
     loader = exp.get_data_loader(args.batch_size, False, no_aug=args.no_aug)
-    loaded = load_model(exp, args.ckpt, device="cpu")  # after the loader: the dataset's names are known
+    # after the loader: the dataset's names are known
+    loaded = load_model(exp, args.ckpt, device="cpu", allow_pickle=args.unsafe_load)
     save_dir = (Path(args.output_dir) if args.output_dir else
                 Path(exp.output_dir) / exp.exp_name / "assign_vis" / time.strftime("%Y_%m_%d_%H_%M_%S"))
     written = render_assignment_batches(loaded.model, loader, save_dir=save_dir, max_batches=args.max_batches,

@@ -1,6 +1,6 @@
 """One evaluation run as tools/eval.py performs it: build the model the checkpoint describes, load
-its weights, run the experiment's evaluator; returns the COCO summary with the per-class table
-and the time per image."""
+its weights, run the experiment's evaluator; returns the COCO figures and the summary with the
+per-class table and the time per image."""
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -14,7 +14,7 @@ from yolox.utils.dist import is_main_process
 from yolox.utils.setup_env import seed_everything
 
 
-__all__ = ["EvalRequest", "run_evaluation"]
+__all__ = ["EvalRequest", "EvalOutcome", "run_evaluation"]
 
 
 @dataclass
@@ -32,13 +32,25 @@ class EvalRequest:
     compile: bool = False  # torch.compile the model first (about a minute per input shape on CPU)
     seed: Optional[int] = None
     results_file: Optional[str] = None
+    allow_pickle: bool = False  # load a checkpoint holding Python objects (runs code from the file)
 
 
-def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> str:
-    """Evaluate and return the printable summary (AP and per-class table, or timing only)."""
+@dataclass
+class EvalOutcome:
+    """What one evaluation found: the printable summary (AP and per-class table, or timing only) and,
+    when scored, AP50:95 and AP50 at full precision (training logs them with 4 decimals)."""
+
+    summary: str
+    ap50_95: Optional[float] = None
+    ap50: Optional[float] = None
+
+
+def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcome:
+    """Evaluate as ``request`` asks; no AP with ``speed`` or ``testdev`` (nothing is scored)."""
     if request.seed is not None:
         seed_everything(request.seed)
-    loaded = load_model(exp, None if request.speed else request.ckpt, device=device, fuse=request.fuse)
+    loaded = load_model(exp, None if request.speed else request.ckpt, device=device, fuse=request.fuse,
+                        allow_pickle=request.allow_pickle)
     if request.speed:
         logger.info("--speed: timing random weights, no scoring")
     elif request.ckpt is None:
@@ -52,9 +64,11 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> str:
         _, timing = predict_loader(model, evaluator.dataloader, num_classes=loaded.num_classes,
                                    confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=request.fp16,
                                    progress=is_main_process())
-        return timing.summary_line()
-    *_, summary = evaluator.evaluate(model, request.distributed, request.fp16)
-    return summary
+        return EvalOutcome(summary=timing.summary_line())
+    ap50_95, ap50, summary = evaluator.evaluate(model, request.distributed, request.fp16)
+    if request.testdev:
+        return EvalOutcome(summary=summary)
+    return EvalOutcome(summary=summary, ap50_95=float(ap50_95), ap50=float(ap50))
 
 
 def compiled(model: torch.nn.Module, dataloader, device: str) -> torch.nn.Module:

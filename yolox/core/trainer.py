@@ -26,7 +26,8 @@ from loguru import logger
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from yolox.utils.checkpoint import checkpoint_weights, load_matching_weights, read_checkpoint, save_checkpoint
+from yolox.utils.checkpoint import (ResumeWeights, checkpoint_weights, load_matching_weights, read_checkpoint,
+                                    resume_weights, save_checkpoint)
 from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
 from yolox.utils.ema import ModelEMA, unwrap_model
 from yolox.utils.logger import remove_logger, setup_logger
@@ -48,7 +49,7 @@ class NonFiniteLossError(RuntimeError):
 
 class Trainer:
     """Trains ``exp``'s model with the options of tools/train.py (``args``: batch_size, fp16, ckpt,
-    resume, start_epoch, cache, occupy, logger, experiment_name, deterministic, sync_bn)."""
+    resume, start_epoch, unsafe_load, cache, occupy, logger, experiment_name, deterministic, sync_bn)."""
 
     def __init__(self, exp, args):
         self.exp = exp
@@ -125,7 +126,7 @@ class Trainer:
         if getattr(self.exp, "channels_last", False):
             to_channels_last(model)
         self.optimizer = self.exp.get_optimizer(self.args.batch_size)
-        ckpt = self.load_start_checkpoint(model)
+        resumed = self.load_start_checkpoint(model)
         self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs
         self.train_loader = self.exp.get_data_loader(batch_size=self.args.batch_size,
                                                      is_distributed=self.is_distributed, no_aug=self.no_aug,
@@ -137,7 +138,7 @@ class Trainer:
         if getattr(self.args, "occupy", False):
             occupy_mem(self.device)
         self.model = self.wrap_distributed(model)
-        self.setup_ema(model, ckpt)
+        self.setup_ema(model, resumed)
         self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size, is_distributed=self.is_distributed)
         self.setup_tensorboard()
         logger.info("training from epoch {} for {} epochs of {} iterations; model:\n{}", self.start_epoch + 1,
@@ -280,13 +281,14 @@ class Trainer:
         device_ids = [self.local_rank] if self.device.type == "cuda" else None
         return DDP(model, device_ids=device_ids, broadcast_buffers=False)
 
-    def setup_ema(self, model: nn.Module, ckpt: Optional[dict]) -> None:
+    def setup_ema(self, model: nn.Module, resumed: Optional[ResumeWeights]) -> None:
+        """The EMA of ``model``; a resume restores the checkpoint's EMA where it kept one apart (a
+        Megvii file did not: its weights, now the model's, seed the EMA, as Megvii's trainer does)."""
         if not self.use_model_ema:
             return
         self.ema_model = ModelEMA(model, decay=float(getattr(self.exp, "ema_decay", 0.9999)))
-        ema_state = (ckpt or {}).get("ema") if getattr(self.args, "resume", False) else None
-        if ema_state:
-            self.ema_model.load_state_dict(ema_state)
+        if resumed is not None and resumed.ema is not None and resumed.ema_updates is not None:
+            self.ema_model.load_state_dict({"state_dict": resumed.ema, "updates": resumed.ema_updates})
         else:
             self.ema_model.updates = self.max_iter * self.start_epoch
 
@@ -298,13 +300,16 @@ class Trainer:
         self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
 
     # ------------------------------------------------------------ checkpoints
-    def load_start_checkpoint(self, model: nn.Module) -> Optional[dict]:
-        """--resume: the whole state of ``latest_ckpt.pth`` (or -c); -c alone: fitting weights only."""
+    def load_start_checkpoint(self, model: nn.Module) -> Optional[ResumeWeights]:
+        """--resume: the whole state of ``latest_ckpt.pth`` (or -c), in any layout ``resume_weights``
+        reads; returns its weights for the EMA. -c alone: the fitting tensors of the weights to run."""
         ckpt_path = getattr(self.args, "ckpt", None)
+        allow_pickle = bool(getattr(self.args, "unsafe_load", False))
         if getattr(self.args, "resume", False):
             ckpt_path = ckpt_path or os.path.join(self.file_name, "latest_ckpt.pth")
-            ckpt = read_checkpoint(ckpt_path)
-            model.load_state_dict(ckpt["model"])
+            ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
+            resumed = resume_weights(ckpt)
+            model.load_state_dict(resumed.model)
             if ckpt.get("optimizer"):
                 self.optimizer.load_state_dict(ckpt["optimizer"])
             if ckpt.get("scaler") and self.amp_training:
@@ -315,23 +320,27 @@ class Trainer:
             self.start_epoch = start_epoch - 1 if start_epoch is not None else int(ckpt["start_epoch"])
             self._resume_rng = ckpt.get("rng") if start_epoch is None else None
             logger.info("resumed from {} at epoch {}", ckpt_path, self.start_epoch + 1)
-            return ckpt
+            return resumed
         if ckpt_path:
-            ckpt = read_checkpoint(ckpt_path)
+            ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
             load_matching_weights(model, checkpoint_weights(ckpt), source=str(ckpt_path))
         return None
 
     def checkpoint_state(self) -> dict:
+        """The layout of ``yolox.core.checkpoint``: "model" holds the weights to run (the EMA's, which
+        were evaluated), "train_model" the raw ones; without EMA both name one dict, stored once."""
         model = unwrap_model(self.model)
+        train_weights = model.state_dict()
         return {
-            "model": model.state_dict(),
+            "model": self.ema_model.ema.state_dict() if self.use_model_ema else train_weights,
             "optimizer": self.optimizer.state_dict(),
             "start_epoch": self.epoch + 1,
-            "ema": self.ema_model.state_dict() if self.use_model_ema else None,
+            "train_model": train_weights,
+            "ema_updates": int(self.ema_model.updates) if self.use_model_ema else None,
             "scaler": self.scaler.state_dict() if self.amp_training else None,
             "iteration": (self.epoch + 1) * self.max_iter,
-            "best_ap": self.best_ap,
-            "best_epoch": self.best_epoch,
+            "best_ap": float(self.best_ap),
+            "best_epoch": int(self.best_epoch),
             "rng": capture_rng_state(),
             "meta": model_meta(self.exp, getattr(self.train_loader.dataset, "class_names", None)),
         }

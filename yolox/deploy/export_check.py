@@ -10,6 +10,8 @@ import torch
 from loguru import logger
 from torch import nn
 
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
+
 __all__ = ["add_model_source_flags", "BOX_TOLERANCE", "SCORE_TOLERANCE", "ExportCheck", "compare_outputs",
            "verification_batch", "synthetic_scene", "eager_outputs", "check_batches", "verify_export"]
 
@@ -122,4 +124,5 @@ def add_model_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
     parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
+    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")

@@ -79,13 +79,16 @@ def _experiment_class_names(exp) -> Optional[Sequence[str]]:
 
 
 def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Union[str, torch.device] = "cpu",
-               fuse: bool = False, prefer_ema: bool = True, channels_last: Optional[bool] = None) -> LoadedModel:
-    """``exp``'s model (shaped by the checkpoint when given) with the checkpoint's weights, in eval
-    mode on ``device``, conv+BN fused when ``fuse``, weights channels-last when ``channels_last``
-    (None: the experiment's ``channels_last``). Without a checkpoint the weights are random."""
+               fuse: bool = False, prefer_ema: bool = True, channels_last: Optional[bool] = None,
+               allow_pickle: bool = False) -> LoadedModel:
+    """``exp``'s model (shaped by the checkpoint when given) with the checkpoint's weights to run
+    (``checkpoint_weights``: the EMA's in any layout), in eval mode on ``device``, conv+BN fused
+    when ``fuse``, weights channels-last when ``channels_last`` (None: the experiment's
+    ``channels_last``). ``allow_pickle``: see ``read_checkpoint``. Without a checkpoint the weights
+    are random."""
     ckpt: dict = {}
     if ckpt_path is not None:
-        ckpt = read_checkpoint(ckpt_path)
+        ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
         apply_checkpoint_architecture(exp, ckpt, source=str(ckpt_path))
     model = exp.get_model()
     if ckpt:
@@ -102,12 +105,13 @@ def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Uni
     return LoadedModel(model=model, num_classes=num_classes, class_names=names, class_names_source=source, meta=meta)
 
 
-def model_for_export(exp, ckpt_path: Optional[Union[str, Path]], *, decode_in_inference: bool) -> LoadedModel:
+def model_for_export(exp, ckpt_path: Optional[Union[str, Path]], *, decode_in_inference: bool,
+                     allow_pickle: bool = False) -> LoadedModel:
     """A CPU eval model for export; ``decode_in_inference`` False leaves boxes as raw grid offsets
     (the deployment code decodes them), True bakes the decoding into the graph."""
     if ckpt_path is None:
         logger.warning("no checkpoint (-c): exporting random weights")
     # Contiguous weights: exporters and runtimes choose their own layouts.
-    loaded = load_model(exp, ckpt_path, device="cpu", channels_last=False)
+    loaded = load_model(exp, ckpt_path, device="cpu", channels_last=False, allow_pickle=allow_pickle)
     loaded.model.head.decode_in_inference = decode_in_inference
     return loaded
