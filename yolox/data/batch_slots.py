@@ -35,6 +35,8 @@ from torch.utils.data import default_collate, get_worker_info
 
 from yolox.utils.allocator import raise_malloc_thresholds
 
+from .opencv_threads import forks_workers, opencv_pool_closed
+
 __all__ = ["BatchSlotLoader", "BatchSlotCollate", "SlotBatch"]
 
 
@@ -229,6 +231,12 @@ class BatchSlotLoader(TorchDataLoader):
             reuse_batch_memory = os.environ.get("YOLOX_BATCH_SLOTS", "1") != "0"
         # Checked (and a missing internal logged) when the loader is built, not at its first epoch.
         self.reuse_batch_memory = reuse_batch_memory and _missing_torch_internal() is None
+
+    def __iter__(self):
+        if not forks_workers(self.num_workers, self.multiprocessing_context):
+            return super().__iter__()
+        with opencv_pool_closed():  # workers fork here; see yolox/data/opencv_threads.py
+            return super().__iter__()
 
     def _uses_slots(self) -> bool:
         return (getattr(self, "reuse_batch_memory", False) and self.num_workers > 0
