@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from _train_helpers import REPO_ROOT, load_train_tool, make_tiny_sample, read_ckpt, write_exp
 
@@ -89,13 +90,31 @@ def test_megvii_style_exp_trains_on_bccd(tmp_path, datasets_dir):
         assert field in log, field
 
 
+DUMP_EVAL_NORM_STATS = """
+    def eval(self, model, evaluator, is_distributed, half=False, return_outputs=False):
+        import torch
+        from yolox.utils.dist import get_rank
+
+        stats = {{k: v.clone() for k, v in model.state_dict().items() if "running_" in k}}
+        torch.save(stats, {folder!r} + f"/norm_stats_rank{{get_rank()}}.pt")
+        return super().eval(model, evaluator, is_distributed, half=half, return_outputs=return_outputs)
+"""
+
+
 def test_two_process_ddp_on_cpu(tmp_path):
     sample = make_tiny_sample(tmp_path / "sample")
     exp_file = write_exp(tmp_path / "ddp.py", data_dir=sample, output_dir=tmp_path / "out",
                          extra="self.max_epoch = 1\nself.no_aug_epochs = 0\n")
+    exp_file.write_text(exp_file.read_text() + DUMP_EVAL_NORM_STATS.format(folder=str(tmp_path)))
     result = _run("-f", str(exp_file), "-b", "4", "-d", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     ckpt = read_ckpt(tmp_path / "out" / "ddp" / "latest_ckpt.pth")
+    # Each rank saw other images; the statistics both evaluated, and rank 0 saved, are one average.
+    stats = [torch.load(tmp_path / f"norm_stats_rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert stats[0] and stats[0].keys() == stats[1].keys()
+    for key, value in stats[0].items():
+        assert torch.equal(value, stats[1][key]), key
+        assert torch.equal(value, ckpt["model"][key]), key
     assert "spawning 2 processes (world size 2)" in result.stderr
     assert ckpt["iteration"] == 4  # 16 images, 2 ranks of 2 images per iteration
     log = (tmp_path / "out" / "ddp" / "train_log.txt").read_text()

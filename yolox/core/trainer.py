@@ -29,6 +29,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from yolox.utils.checkpoint import (ResumeWeights, checkpoint_weights, load_matching_weights, read_checkpoint,
                                     resume_weights, save_checkpoint)
 from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
+from yolox.utils.allreduce_norm import all_reduce_norm
 from yolox.utils.ema import ModelEMA, unwrap_model
 from yolox.utils.logger import remove_logger, setup_logger
 from yolox.utils.model_utils import to_channels_last
@@ -163,6 +164,7 @@ class Trainer:
         self.log_epoch_timing()
         last_epoch = self.epoch + 1 == self.max_epoch
         improved = False
+        self.agree_norm_statistics()
         if (self.epoch + 1) % self.exp.eval_interval == 0 or last_epoch:
             improved = self.evaluate()
         self.save_checkpoints(improved)
@@ -344,6 +346,15 @@ class Trainer:
             "rng": capture_rng_state(),
             "meta": model_meta(self.exp, getattr(self.train_loader.dataset, "class_names", None)),
         }
+
+    def agree_norm_statistics(self) -> None:
+        """Average BatchNorm statistics over the ranks (each tracked only its own batches; DDP does not
+        broadcast buffers here), so every rank evaluates, and rank 0 saves, the same model."""
+        if not self.is_distributed:
+            return
+        all_reduce_norm(unwrap_model(self.model))
+        if self.use_model_ema:
+            all_reduce_norm(self.ema_model.ema)
 
     def save_checkpoints(self, improved: bool) -> None:
         if self.rank != 0:
