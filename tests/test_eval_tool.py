@@ -5,6 +5,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -116,10 +117,12 @@ def per_class_rows(out: str) -> dict:
     return rows
 
 
-@pytest.mark.parametrize("backend", ["faster_coco_eval", "pycocotools"])
-def test_eval_tool_prints_the_known_scores_of_a_known_model(six_image_coco, repo_root, tmp_path, backend):
+@pytest.mark.parametrize("backend,devices", [("faster_coco_eval", 1), ("pycocotools", 1), ("faster_coco_eval", 4)])
+def test_eval_tool_prints_the_known_scores_of_a_known_model(six_image_coco, repo_root, tmp_path, backend, devices):
     """tools/eval.py on real images through the real loader, with a model whose detections are
-    the ground truth minus one class: every printed number is worked out independently."""
+    the ground truth minus one class: every printed number is worked out independently. With
+    ``-d 4`` (CPU processes, gloo) the distributed sampler pads 6 images to 8: the two repeated
+    images must be dropped, or their detections would count twice and the record count differ."""
     root, subset = six_image_coco
     assert sum(a["iscrowd"] for a in subset["annotations"]) >= 2 and len(subset["categories"]) == 80
     names = {c["id"]: c["name"] for c in subset["categories"]}
@@ -129,11 +132,11 @@ def test_eval_tool_prints_the_known_scores_of_a_known_model(six_image_coco, repo
                                                 dropped_id=dropped_id))
     results = tmp_path / "results.json"
     cmd = [sys.executable, str(repo_root / "tools" / "eval.py"), "-f", str(exp_file), "-b", "4",
-           "--coco-backend", backend, "--results", str(results)]
-    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+           "--coco-backend", backend, "--results", str(results), "-d", str(devices)]
+    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stderr
-    assert "(per image, 6 images)" in out
+    assert f"(per image, {-(-6 // devices)} images)" in out  # rank 0's share of the timing
 
     expected = expected_coco_stats(subset["annotations"], dropped_id)
     assert 0.9 < expected[0] < 1.0 and expected[6] < expected[7]  # the known model is not trivially perfect
@@ -153,6 +156,55 @@ def test_eval_tool_prints_the_known_scores_of_a_known_model(six_image_coco, repo
     assert len(records) == len(kept)
     assert sorted((r["image_id"], r["category_id"]) for r in records) == \
         sorted((a["image_id"], a["category_id"]) for a in kept)
+
+
+IN_TRAINING_EVAL = """
+import json
+import sys
+
+from yolox.core.launch import LaunchConfig, launch
+from yolox.exp import get_exp
+from yolox.utils.dist import get_rank
+
+
+def evaluate_as_the_trainer_does(exp_file, out_prefix, distributed):
+    exp = get_exp(exp_file)
+    evaluator = exp.get_evaluator(batch_size=2, is_distributed=distributed)
+    ap50_95, ap50, _ = exp.eval(exp.get_model(), evaluator, distributed)  # Trainer.evaluate's call
+    with open(f"{out_prefix}.rank{get_rank()}.json", "w") as f:
+        json.dump([ap50_95, ap50], f)
+
+
+if __name__ == "__main__":
+    processes = int(sys.argv[3])
+    launch(evaluate_as_the_trainer_does, LaunchConfig(num_gpus_per_machine=processes),
+           args=(sys.argv[1], sys.argv[2], processes > 1))
+"""
+
+
+def test_in_training_evaluation_with_several_processes_gives_the_one_process_ap(six_image_coco, repo_root,
+                                                                                 tmp_path):
+    """The evaluation the trainer runs (exp.eval on the distributed evaluator) gives every rank the
+    AP of one process: with 2 processes (3 images each) and 4 (6 images padded to 8 by the sampler)."""
+    root, subset = six_image_coco
+    names = {c["id"]: c["name"] for c in subset["categories"]}
+    dropped_id = next(i for i, n in names.items() if n == DROPPED)
+    exp_file = tmp_path / "gt_exp.py"
+    exp_file.write_text(GROUND_TRUTH_EXP.format(tests_dir=str(repo_root / "tests"), data_dir=str(root),
+                                                dropped_id=dropped_id))
+    script = tmp_path / "in_training_eval.py"
+    script.write_text(IN_TRAINING_EVAL)
+    scores = {}
+    for processes in (1, 2, 4):
+        prefix = str(tmp_path / f"ap{processes}")
+        run = subprocess.run([sys.executable, str(script), str(exp_file), prefix, str(processes)], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        scores[processes] = [json.loads(Path(f"{prefix}.rank{r}.json").read_text()) for r in range(processes)]
+    expected = expected_coco_stats(subset["annotations"], dropped_id)
+    assert scores[1][0][0] == pytest.approx(expected[0], abs=1e-9)
+    for processes in (2, 4):
+        assert scores[processes] == [scores[1][0]] * processes, processes  # exactly, on every rank
 
 
 def test_eval_tool_rejects_trt_and_unknown_overrides(repo_root, tmp_path):

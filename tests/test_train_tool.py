@@ -121,6 +121,28 @@ def test_two_process_ddp_on_cpu(tmp_path):
     assert log.count("epoch: 1/1, iter: 4/4") == 1  # rank 0 alone writes the log
 
 
+def test_torchrun_trains_the_weights_of_dash_d_2(tmp_path):
+    """`torchrun --standalone --nproc_per_node 2 tools/train.py` and `tools/train.py -d 2` are the same run:
+    same seed, same ranks, same data per rank, so bit-identical weights (CPU, gloo, --deterministic)."""
+    sample = make_tiny_sample(tmp_path / "sample")
+    runs = {}
+    for name, launcher in (("spawned", [sys.executable, TRAIN]),
+                           ("torchrun", [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                         "--nproc_per_node", "2", TRAIN])):
+        exp_file = write_exp(tmp_path / f"{name}.py", data_dir=sample, output_dir=tmp_path / "out",
+                             extra="self.max_epoch = 1\nself.no_aug_epochs = 0\n")
+        devices = ["-d", "2"] if name == "spawned" else []
+        result = subprocess.run([*launcher, "-f", str(exp_file), "-b", "4", "--deterministic", *devices],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{name}:\n{result.stderr[-3000:]}"
+        runs[name] = read_ckpt(tmp_path / "out" / name / "latest_ckpt.pth")
+    assert runs["torchrun"]["iteration"] == runs["spawned"]["iteration"] == 4
+    for key in ("model", "train_model"):
+        spawned, torchrun = runs["spawned"][key], runs["torchrun"][key]
+        assert spawned.keys() == torchrun.keys()
+        assert all(torch.equal(spawned[k], torchrun[k]) for k in spawned), key
+
+
 def test_flag_help_and_errors(tmp_path):
     tool = load_train_tool()
     help_text = tool.make_parser().format_help()

@@ -13,9 +13,11 @@ import torch
 from loguru import logger
 
 from yolox.core.evaluate import EvalRequest, run_evaluation
+from yolox.core.launch import LaunchConfig, launch, launched_by_torchrun
 from yolox.core.run import build_exp
 from yolox.evaluators import BACKENDS
 from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
+from yolox.utils.dist import get_world_size, is_main_process
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -26,7 +28,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
     parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
     parser.add_argument("-b", "--batch-size", type=int, default=64, help="images per batch (all devices)")
-    parser.add_argument("-d", "--devices", default=None, type=int, help="number of devices (only 1 supported yet)")
+    parser.add_argument("-d", "--devices", default=None, type=int,
+                        help="processes on this machine (GPUs; CPU processes without CUDA): they split the images "
+                             "and rank 0 scores them all (default 1; under torchrun, one per process)")
     parser.add_argument("--conf", default=None, type=float, help="score threshold (default: exp.test_conf)")
     parser.add_argument("--nms", default=None, type=float, help="NMS IoU threshold (default: exp.nmsthre)")
     parser.add_argument("--tsize", default=None, type=int, help="square test size (default: exp.test_size)")
@@ -55,22 +59,32 @@ def flag_overrides(args: argparse.Namespace) -> dict:
     return {key: value for key, value in overrides.items() if value is not None}
 
 
+def evaluate_rank(args: argparse.Namespace) -> None:
+    """One process's share: the ranks split the images, rank 0 gathers and scores them and prints."""
+    exp = build_exp(args, overrides=flag_overrides(args))
+    world_size = get_world_size()
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # launch has set this rank's GPU
+    request = EvalRequest(ckpt=args.ckpt, batch_size=max(1, args.batch_size // world_size), fp16=args.fp16,
+                          fuse=args.fuse, testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
+                          results_file=args.results, compile=args.compile, allow_pickle=args.unsafe_load,
+                          distributed=world_size > 1)
+    outcome = run_evaluation(exp, request, device=device)
+    if is_main_process():
+        logger.info("\n" + outcome.summary)
+        if outcome.ap50_95 is not None:
+            logger.info("AP50:95 {:.4f}, AP50 {:.4f}", outcome.ap50_95, outcome.ap50)  # as training logs them
+
+
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     if args.trt:
         raise SystemExit("--trt: TensorRT evaluation is not supported; export with tools/export_onnx.py "
                          "and build the engine with your TensorRT tools")
-    if args.devices is not None and args.devices > 1:
-        raise SystemExit(f"-d {args.devices}: multi-device evaluation is not available from this tool yet; use -d 1")
-    exp = build_exp(args, overrides=flag_overrides(args))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    request = EvalRequest(ckpt=args.ckpt, batch_size=args.batch_size, fp16=args.fp16, fuse=args.fuse,
-                          testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
-                          results_file=args.results, compile=args.compile, allow_pickle=args.unsafe_load)
-    outcome = run_evaluation(exp, request, device=device)
-    logger.info("\n" + outcome.summary)
-    if outcome.ap50_95 is not None:
-        logger.info("AP50:95 {:.4f}, AP50 {:.4f}", outcome.ap50_95, outcome.ap50)  # as training logs them
+    build_exp(args, overrides=flag_overrides(args))  # a bad file or flag fails here, before any process starts
+    devices = 1 if launched_by_torchrun() else (args.devices or 1)
+    if torch.cuda.is_available() and devices > torch.cuda.device_count():
+        raise SystemExit(f"-d {devices}: only {torch.cuda.device_count()} GPUs are visible")
+    launch(evaluate_rank, LaunchConfig(num_gpus_per_machine=devices), args=(args,))
     return 0
 
 
