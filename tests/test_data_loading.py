@@ -22,7 +22,8 @@ def _train_loader(dataset, seed, num_workers=2, batch_size=2, **kwargs):
 def _first_batches(loader, n):
     it = iter(loader)
     out = [next(it) for _ in range(n)]
-    it._shutdown_workers()  # an endless sampler: stop the workers now rather than at garbage collection
+    if hasattr(it, "_shutdown_workers"):
+        it._shutdown_workers()  # an endless sampler: stop the workers now rather than at garbage collection
     return out
 
 
@@ -66,6 +67,45 @@ def test_different_workers_draw_different_augmentations():
     ds = MosaicDetection(SameImage(), (64, 64), preproc=TrainTransform(max_labels=30))
     worker0, worker1 = _first_batches(_train_loader(ds, seed=1, batch_size=1), 2)  # round-robin over workers
     assert not torch.equal(worker0[0], worker1[0])
+
+
+def _seeded_loader(dataset, num_workers, start=0, run_seed=5, rank=0, batch_size=2):
+    sampler = InfiniteSampler(len(dataset), seed=0, start=start)
+    batches = YoloBatchSampler(sampler, batch_size, drop_last=False, seed=run_seed, rank=rank)
+    # its own generator: the loader's base-seed draw is then not one of the process's draws
+    return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, worker_init_fn=worker_init_reset_seed,
+                      generator=torch.Generator().manual_seed(0))
+
+
+def _assert_same_batches(first, second):
+    assert len(first) == len(second)
+    for (img_a, lab_a, _, ids_a), (img_b, lab_b, _, ids_b) in zip(first, second):
+        assert torch.equal(ids_a, ids_b) and torch.equal(img_a, img_b) and torch.equal(lab_a, lab_b)
+
+
+def test_seeded_samples_repeat_with_any_workers_and_after_a_fast_forward():
+    """With a run seed each sample's augmentation depends on (seed, rank, position) only: 0 or 2
+    workers, or a loader restarted after 3 batches (as --resume does), give the very same batches."""
+    ds = MosaicDetection(TinyDataset(), (64, 64), preproc=TrainTransform(max_labels=30), mixup_prob=0.5)
+    main_process = _first_batches(_seeded_loader(ds, num_workers=0), 6)
+    _assert_same_batches(_first_batches(_seeded_loader(ds, num_workers=2), 6), main_process)
+    resumed = _seeded_loader(ds, num_workers=2)
+    resumed.fast_forward(3)
+    _assert_same_batches(_first_batches(resumed, 3), main_process[3:])
+    # another rank or run seed augments differently (the images, not just the order)
+    for other in (_seeded_loader(ds, num_workers=0, rank=1), _seeded_loader(ds, num_workers=0, run_seed=6)):
+        assert not all(torch.equal(a[0], b[0]) for a, b in zip(_first_batches(other, 6), main_process))
+
+
+def test_seeded_samples_leave_the_main_process_rngs_alone():
+    """Without workers the samples are made in the trainer's process: its own draws (multiscale
+    sizes) must come out as if no sample had been made."""
+    ds = MosaicDetection(TinyDataset(), (64, 64), preproc=TrainTransform(max_labels=30))
+    random.seed(3), np.random.seed(3), torch.manual_seed(3)
+    expected = (random.random(), np.random.rand(), torch.rand(1))
+    random.seed(3), np.random.seed(3), torch.manual_seed(3)
+    _first_batches(_seeded_loader(ds, num_workers=0), 2)
+    assert (random.random(), np.random.rand(), torch.rand(1)) == expected
 
 
 def test_close_mosaic_reaches_the_workers():

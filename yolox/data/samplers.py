@@ -1,10 +1,12 @@
 """Samplers: an endless, rank-sharded index stream and a batch sampler that carries the mosaic flag."""
 import itertools
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional
 
 import torch
 from torch.utils.data.sampler import BatchSampler as TorchBatchSampler
 from torch.utils.data.sampler import Sampler
+
+from .sample_seeds import sample_seed
 
 __all__ = ["InfiniteSampler", "YoloBatchSampler"]
 
@@ -49,12 +51,29 @@ class InfiniteSampler(Sampler):
 class YoloBatchSampler(TorchBatchSampler):
     """Batches of ``(mosaic, index)`` pairs; datasets decorated with ``Dataset.mosaic_getitem``
     read the flag. Setting ``mosaic = False`` (``DataLoader.close_mosaic``) reaches the workers
-    with the next indices."""
+    with the next indices; ``mosaic_off_from`` (a batch number in the stream) switches it off for
+    exactly the batches from there on, however many batches the workers have asked for ahead.
 
-    def __init__(self, *args, mosaic: bool = True, **kwargs):
+    With ``seed`` (the run's seed) each item is ``(mosaic, index, sample_seed)`` instead, the seed
+    made from ``seed``, ``rank`` and the item's position in the rank's stream (counted from the
+    sampler's ``start`` for an ``InfiniteSampler``): the decorated dataset augments each sample
+    from its own seed (``yolox.data.sample_seeds``), whichever worker makes it."""
+
+    def __init__(self, *args, mosaic: bool = True, seed: Optional[int] = None, rank: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.mosaic = mosaic
+        self.mosaic_off_from: Optional[int] = None
+        self.seed = seed
+        self.rank = rank
 
-    def __iter__(self) -> Iterator[List[Tuple[bool, int]]]:
+    def __iter__(self) -> Iterator[List[tuple]]:
+        position = int(getattr(self.sampler, "start", 0))
         for batch in super().__iter__():
-            yield [(self.mosaic, idx) for idx in batch]
+            batch_number = position // self.batch_size
+            mosaic = self.mosaic and (self.mosaic_off_from is None or batch_number < self.mosaic_off_from)
+            if self.seed is None:
+                yield [(mosaic, idx) for idx in batch]
+            else:
+                yield [(mosaic, idx, sample_seed(run_seed=self.seed, rank=self.rank, position=position + k))
+                       for k, idx in enumerate(batch)]
+            position += len(batch)

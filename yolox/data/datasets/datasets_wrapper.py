@@ -4,13 +4,16 @@ from typing import Callable, Sequence, Tuple
 
 from torch.utils.data import Dataset as TorchDataset
 
+from ..sample_seeds import seeded_rngs
+
 __all__ = ["Dataset"]
 
 
 class Dataset(TorchDataset):
     """Base for YOLOX datasets: a fixed network input size and a mosaic switch set per item.
 
-    ``YoloBatchSampler`` yields ``(mosaic_flag, index)`` pairs; ``__getitem__`` methods decorated
+    ``YoloBatchSampler`` yields ``(mosaic_flag, index)`` pairs (plus a per-sample seed when the
+    run has a seed); ``__getitem__`` methods decorated
     with :meth:`mosaic_getitem` store the flag in ``enable_mosaic`` before running. The flag
     travels with every index, so switching mosaic off in the sampler reaches worker processes,
     which hold their own copy of the dataset.
@@ -28,12 +31,17 @@ class Dataset(TorchDataset):
 
     @staticmethod
     def mosaic_getitem(getitem_fn: Callable) -> Callable:
-        """Decorator: accept ``index`` or ``(mosaic_flag, index)``."""
+        """Decorator: accept ``index``, ``(mosaic_flag, index)`` or ``(mosaic_flag, index, seed)``;
+        with a seed the item is made with the RNGs seeded by it (``yolox.data.sample_seeds``)."""
 
         @wraps(getitem_fn)
         def wrapper(self, index):
-            if isinstance(index, (tuple, list)):
-                self.enable_mosaic, index = bool(index[0]), index[1]
-            return getitem_fn(self, index)
+            if not isinstance(index, (tuple, list)):
+                return getitem_fn(self, index)
+            self.enable_mosaic = bool(index[0])
+            if len(index) > 2 and index[2] is not None:
+                with seeded_rngs(index[2]):
+                    return getitem_fn(self, index[1])
+            return getitem_fn(self, index[1])
 
         return wrapper
