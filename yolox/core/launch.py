@@ -11,6 +11,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from loguru import logger
 
+from .preemption import forwarding_signals
+
 __all__ = ["LaunchConfig", "launch", "launched_by_torchrun", "find_free_port"]
 
 
@@ -66,7 +68,18 @@ def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> No
                 dist_url)
     # start_processes passes only the process index; the rest travels bound by keyword.
     worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=tuple(args))
-    mp.start_processes(worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False)
+    context = mp.start_processes(worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False,
+                                 join=False)
+    with forwarding_signals(context.processes):
+        try:
+            while not context.join():
+                pass
+        except mp.ProcessExitedException as err:
+            if err.exit_code is None or err.exit_code <= 0:
+                raise  # killed by a signal: the exception names it
+            # A rank that ended with sys.exit(code) (e.g. preempted) ends the launcher the same way.
+            logger.info("rank {} exited with code {}", err.error_index, err.exit_code)
+            raise SystemExit(err.exit_code) from None
 
 
 def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:

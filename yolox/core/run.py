@@ -50,6 +50,12 @@ def check_train_data(exp) -> None:
 
 
 def run_training(args: Namespace) -> None:
+    """One rank's training; a run stopped by SIGTERM/SIGUSR1 (after its checkpoint) exits with
+    ``PREEMPTED_EXIT_CODE`` so a job script can requeue it."""
+    from .preemption import PREEMPTED_EXIT_CODE
+
     exp = build_exp(args)
     trainer = exp.get_trainer(args)
     trainer.train()
+    if getattr(trainer, "preempted", False):
+        raise SystemExit(PREEMPTED_EXIT_CODE)

@@ -4,18 +4,20 @@ Call order (each a method below, so a subclass or a reader finds every stage by 
 
     before_train    device, model, optimizer, checkpoint (resume or fine-tune), loader, LR schedule,
                     EMA, DDP, evaluator, logs; RNG states of a resumed run restored last
-    for each epoch:
+    for each epoch (a run resumed mid-epoch starts at the iteration after the interruption):
         before_epoch    phase switches: last ``no_aug_epochs`` -> mosaic off, L1 on, eval every
                         epoch; backbone frozen for the first ``freeze_backbone_epochs``
         for each iteration:
             train_one_iter  fetch batch -> forward -> loss dict -> finite check -> backward ->
                             optimizer step (every ``accumulate`` iterations) -> EMA -> LR -> log
+            on SIGTERM/SIGUSR1 seen by the ranks: save_interrupted_checkpoint, stop (exit code 75)
         after_epoch     evaluate when due, checkpoints (latest, best, epoch_N), early stop
     after_train     summary, close logs
 
 Only rank 0 writes files; every rank runs the same iterations, so collectives line up.
 """
 import contextlib
+import inspect
 import os
 import time
 from pathlib import Path
@@ -36,6 +38,7 @@ from yolox.utils.model_utils import to_channels_last
 from yolox.utils.setup_env import configure_reproducibility, occupy_mem
 
 from .checkpoint import capture_rng_state, model_meta, restore_rng_state
+from .preemption import PREEMPTED_EXIT_CODE, PreemptionRequest
 from .progress import WindowMeter, format_eta, memory_mb
 
 __all__ = ["Trainer", "NonFiniteLossError"]
@@ -70,6 +73,11 @@ class Trainer:
         self.meter = WindowMeter(window=max(int(exp.print_interval), 1))
         self.file_name = os.path.join(exp.output_dir, getattr(args, "experiment_name", None) or exp.exp_name)
         self.start_epoch = self.epoch = self.iter = 0
+        self.start_iter = 0  # iterations of start_epoch done before an interruption
+        self.preemption = PreemptionRequest()
+        self.preempted = False  # set when the run stopped on a signal, after its checkpoint
+        self._preemption_agreed = False
+        self._stepped = True
         self.no_aug = False
         self.stop_reason: Optional[str] = None
         self.tblogger = None
@@ -84,19 +92,23 @@ class Trainer:
 
     # ------------------------------------------------------------------ the run
     def train(self) -> None:
-        self.before_train()
-        try:
-            for epoch in range(self.start_epoch, self.max_epoch):
-                self.epoch = epoch
-                self.before_epoch()
-                for iteration in range(self.max_iter):
-                    self.iter = iteration
-                    self.train_one_iter()
-                self.after_epoch()
-                if self.stop_reason:
-                    break
-        finally:
-            self.after_train()
+        with self.preemption:
+            self.before_train()
+            try:
+                for epoch in range(self.start_epoch, self.max_epoch):
+                    self.epoch = epoch
+                    self.before_epoch()
+                    for iteration in range(self.start_iter if epoch == self.start_epoch else 0, self.max_iter):
+                        self.iter = iteration
+                        self.train_one_iter()
+                        if self._preemption_agreed and self._stepped:
+                            self.save_interrupted_checkpoint()
+                            return
+                    self.after_epoch()
+                    if self.stop_reason:
+                        break
+            finally:
+                self.after_train()
 
     def train_one_iter(self) -> None:
         start = time.perf_counter()
@@ -112,6 +124,7 @@ class Trainer:
             self.scaler.scale(outputs["total_loss"] / self.accumulate).backward()
         if step_now:
             self.optimizer_step()
+        self._stepped = step_now  # a preemption waits for the step: accumulated gradients are not saved
         self.meter.update({**values, "lr": lr, "iter_time": time.perf_counter() - start,
                            "data_time": data_end - start})
         self.after_iter()
@@ -134,16 +147,18 @@ class Trainer:
                                                      cache_img=getattr(self.args, "cache", None))
         self.check_num_classes()
         self.max_iter = len(self.train_loader)
+        self.schedule_no_aug()
         self.lr_scheduler = self.exp.get_lr_scheduler(self.exp.basic_lr_per_img * self.args.batch_size, self.max_iter)
-        self.batches = self.batch_stream(self.start_epoch * self.max_iter)
+        self.batches = self.batch_stream(self.start_epoch * self.max_iter + self.start_iter)
         if getattr(self.args, "occupy", False):
             occupy_mem(self.device)
         self.model = self.wrap_distributed(model)
         self.setup_ema(model, resumed)
         self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size, is_distributed=self.is_distributed)
         self.setup_tensorboard()
-        logger.info("training from epoch {} for {} epochs of {} iterations; model:\n{}", self.start_epoch + 1,
-                    self.max_epoch, self.max_iter, _model_summary(model, self.exp.test_size))
+        logger.info("training from epoch {}{} for {} epochs of {} iterations; model:\n{}", self.start_epoch + 1,
+                    f", iteration {self.start_iter + 1}" if self.start_iter else "", self.max_epoch, self.max_iter,
+                    _model_summary(model, self.exp.test_size))
         restore_rng_state(self._resume_rng)  # last: building the pieces above draws random numbers
 
     def before_epoch(self) -> None:
@@ -174,11 +189,19 @@ class Trainer:
             logger.info("early stop after epoch {}: {}", self.epoch + 1, self.stop_reason)
 
     def after_train(self) -> None:
-        logger.info("training of {} done: best AP50:95 {:.2f} at epoch {}", self.file_name, self.best_ap * 100,
-                    self.best_epoch + 1)
+        logger.info("training of {} {}: best AP50:95 {:.2f} at epoch {}", self.file_name,
+                    "stopped for preemption" if self.preempted else "done", self.best_ap * 100, self.best_epoch + 1)
+        self.close_loader()
         if self.tblogger is not None:
             self.tblogger.close()
         remove_logger(self._log_handlers)
+
+    def close_loader(self) -> None:
+        """Let the loader's workers go now (their iterator is dropped), not at interpreter exit."""
+        close = getattr(getattr(self, "batches", None), "close", None)
+        if close is not None:
+            close()
+        self.batches = None
 
     # ------------------------------------------------------------------ pieces
     def prepare_output(self) -> None:
@@ -229,15 +252,22 @@ class Trainer:
 
     def check_finite(self, outputs: Dict[str, torch.Tensor]) -> Dict[str, float]:
         """The loss terms as floats (one device sync); raises NonFiniteLossError on NaN/inf, on every
-        rank at once when distributed."""
+        rank at once when distributed. The same collective carries this rank's preemption signal, so
+        all ranks learn at the same iteration that one was signalled (and stop together)."""
         keys = [k for k in LOSS_KEYS if k in outputs]
         values = torch.stack([torch.as_tensor(outputs[k], dtype=torch.float32, device=self.device).detach()
                               for k in keys])
-        bad = (~torch.isfinite(values)).any().float()
+        flags = torch.stack([(~torch.isfinite(values)).any().float(),
+                             torch.tensor(float(self.preemption.signalled), device=self.device)])
         if self.is_distributed:
-            torch.distributed.all_reduce(bad)
+            torch.distributed.all_reduce(flags)
         floats = values.tolist()
-        if bad.item() > 0:
+        bad, signalled = flags.tolist()
+        if signalled > 0 and not self._preemption_agreed:
+            self._preemption_agreed = True
+            logger.info("{} received: stopping after this iteration ({} of epoch {}) with a checkpoint",
+                        self.preemption.signal_name or "a signal on another rank", self.iter + 1, self.epoch + 1)
+        if bad > 0:
             terms = ", ".join(f"{k}={v}" for k, v in zip(keys, floats))
             raise NonFiniteLossError(
                 f"non-finite loss at epoch {self.epoch + 1}, iteration {self.iter + 1} (on this or another rank): "
@@ -262,6 +292,14 @@ class Trainer:
         self.train_loader.close_mosaic()
         unwrap_model(self.model).head.enable_l1()
         self.exp.eval_interval = 1
+
+    def schedule_no_aug(self) -> None:
+        """Tell the loader now at which batch mosaic/MixUp stop: its workers prepare batches ahead,
+        and those of the first no-aug epoch must not depend on when they were asked for."""
+        first_no_aug_batch = max(0, self.max_epoch - self.exp.no_aug_epochs) * self.max_iter
+        close_mosaic = getattr(self.train_loader, "close_mosaic", None)
+        if close_mosaic is not None and "from_batch" in inspect.signature(close_mosaic).parameters:
+            close_mosaic(from_batch=first_no_aug_batch)
 
     def freeze_backbone(self, frozen: bool) -> None:
         """Frozen: CSPDarknet's weights get no updates and its BatchNorms keep their statistics."""
@@ -321,26 +359,34 @@ class Trainer:
             start_epoch = getattr(self.args, "start_epoch", None)
             self.start_epoch = start_epoch - 1 if start_epoch is not None else int(ckpt["start_epoch"])
             self._resume_rng = ckpt.get("rng") if start_epoch is None else None
-            logger.info("resumed from {} at epoch {}", ckpt_path, self.start_epoch + 1)
+            if start_epoch is None:  # the very position of an interrupted run; -e restarts whole epochs
+                self.start_iter = int(ckpt.get("epoch_iteration", 0))
+                self.input_size = tuple(ckpt.get("input_size", self.input_size))
+            logger.info("resumed from {} at epoch {}{}", ckpt_path, self.start_epoch + 1,
+                        f", iteration {self.start_iter + 1}" if self.start_iter else "")
             return resumed
         if ckpt_path:
             ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
             load_matching_weights(model, checkpoint_weights(ckpt), source=str(ckpt_path))
         return None
 
-    def checkpoint_state(self) -> dict:
+    def checkpoint_state(self, *, epoch_done: bool = True) -> dict:
         """The layout of ``yolox.core.checkpoint``: "model" holds the weights to run (the EMA's, which
-        were evaluated), "train_model" the raw ones; without EMA both name one dict, stored once."""
+        were evaluated), "train_model" the raw ones; without EMA both name one dict, stored once.
+        ``epoch_done=False``: the state after the current iteration of an unfinished epoch."""
         model = unwrap_model(self.model)
         train_weights = model.state_dict()
+        epoch_iteration = 0 if epoch_done else self.iter + 1
         return {
             "model": self.ema_model.ema.state_dict() if self.use_model_ema else train_weights,
             "optimizer": self.optimizer.state_dict(),
-            "start_epoch": self.epoch + 1,
+            "start_epoch": self.epoch + 1 if epoch_done else self.epoch,
             "train_model": train_weights,
             "ema_updates": int(self.ema_model.updates) if self.use_model_ema else None,
             "scaler": self.scaler.state_dict() if self.amp_training else None,
-            "iteration": (self.epoch + 1) * self.max_iter,
+            "iteration": self.epoch * self.max_iter + (self.max_iter if epoch_done else epoch_iteration),
+            "epoch_iteration": epoch_iteration,
+            "input_size": [int(v) for v in self.input_size],
             "best_ap": float(self.best_ap),
             "best_epoch": int(self.best_epoch),
             "rng": capture_rng_state(),
@@ -366,6 +412,20 @@ class Trainer:
             names.append(f"epoch_{self.epoch + 1}")
             save_checkpoint(state, is_best=False, save_dir=self.file_name, model_name=names[-1])
         logger.info("saved {} checkpoint(s) to {}", ", ".join(names), Path(path).parent)
+
+    def save_interrupted_checkpoint(self) -> None:
+        """latest_ckpt.pth at the iteration every rank stopped at (rank 0 writes; the others wait, so
+        no launcher ends rank 0 mid-write). BatchNorm statistics are not averaged here: each rank
+        resumes with rank 0's, which the next epoch end averages anyway."""
+        if self.rank == 0:
+            path = save_checkpoint(self.checkpoint_state(epoch_done=False), is_best=False, save_dir=self.file_name,
+                                   model_name="latest")
+            logger.info("preempted ({}) at epoch {}, iteration {}/{}: saved {}; `--resume` continues with the next "
+                        "batch (exit code {})", self.preemption.signal_name or "signal on another rank",
+                        self.epoch + 1, self.iter + 1, self.max_iter, path, PREEMPTED_EXIT_CODE)
+        if self.is_distributed:
+            torch.distributed.barrier()
+        self.preempted = True
 
     # ------------------------------------------------------------ evaluation and logs
     def evaluate(self) -> bool:

@@ -1,5 +1,9 @@
 """The training DataLoader (with ``close_mosaic``) and per-worker seeding."""
+import os
 import random
+import signal
+import threading
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -10,7 +14,7 @@ from .batch_slots import BatchSlotLoader
 from .datasets.detection import get_yolox_datadir
 from .samplers import YoloBatchSampler
 
-__all__ = ["DataLoader", "worker_init_reset_seed", "get_yolox_datadir"]
+__all__ = ["DataLoader", "worker_init_reset_seed", "shield_worker_from_preemption", "get_yolox_datadir"]
 
 
 def worker_init_reset_seed(worker_id: int) -> None:
@@ -19,11 +23,36 @@ def worker_init_reset_seed(worker_id: int) -> None:
     torch gives each worker ``base_seed + worker_id``, and ``base_seed`` comes from the loader's
     generator (or the global torch RNG): augmentations differ across workers and repeat for a
     fixed seed. cv2 gets one thread per worker: the workers already use the cores.
+    Workers are shielded from preemption signals (``shield_worker_from_preemption``).
     """
     seed = torch.initial_seed() % 2 ** 32
     random.seed(seed)
     np.random.seed(seed)
     cv2.setNumThreads(1)
+    if torch.utils.data.get_worker_info() is not None:  # called in a worker, not by a user's code
+        shield_worker_from_preemption()
+
+
+def shield_worker_from_preemption() -> None:
+    """In a loader worker: ignore SIGUSR1, and SIGTERM unless the parent sends it.
+
+    A scheduler that preempts the job signals every process of it; a worker killed by that would
+    fail the trainer's next batch before the trainer could write its checkpoint. But the parent's
+    own SIGTERM (multiprocessing's terminate() when the loader or the interpreter shuts down)
+    must still end the worker, or the parent waits for it forever. A plain handler cannot tell
+    the sender apart, so the signals are blocked and one thread reads them with their sender.
+    """
+    parent = os.getppid()
+    signals = {signal.SIGTERM, signal.SIGUSR1}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+
+    def read_signals() -> None:
+        while True:
+            info = signal.sigwaitinfo(signals)
+            if info.si_signo == signal.SIGTERM and info.si_pid == parent:
+                os._exit(0)  # what torch's own worker handler does for its parent's SIGTERM
+
+    threading.Thread(target=read_signals, name="preemption-signal-reader", daemon=True).start()
 
 
 class DataLoader(BatchSlotLoader):
@@ -54,8 +83,15 @@ class DataLoader(BatchSlotLoader):
             raise TypeError(f"fast_forward needs a batch sampler over an InfiniteSampler, got {type(sampler).__name__}")
         sampler.start = batches * self.batch_sampler.batch_size
 
-    def close_mosaic(self) -> None:
-        """Stop mosaic/MixUp: the sampler flag reaches the workers, the dataset switch this process."""
+    def close_mosaic(self, from_batch: Optional[int] = None) -> None:
+        """Stop mosaic/MixUp. Now (Megvii's call, at the first no-aug epoch): the sampler flag reaches
+        the workers with the indices they ask for next, the dataset switch this process; batches
+        the workers made ahead keep their mosaic. ``from_batch``: exactly from that batch of the
+        stream on, prefetched or not (the trainer's call at the start, so that a run resumed in
+        the no-aug epochs sees the batches of the uninterrupted one)."""
+        if from_batch is not None and hasattr(self.batch_sampler, "mosaic_off_from"):
+            self.batch_sampler.mosaic_off_from = int(from_batch)
+            return
         if hasattr(self.batch_sampler, "mosaic"):
             self.batch_sampler.mosaic = False
         if hasattr(self.dataset, "close_mosaic"):
