@@ -83,7 +83,7 @@ def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optiona
                     elif frames % 30 == 0:
                         logger.info("frame {}: {} detections ({:.1f} ms)", frames + 1, len(detections),
                                     detections.inference_ms)
-                    frames += 1  # counted once written, so a Ctrl-C between the two counts right
+                    frames += 1  # after the write: a Ctrl-C during prediction leaves the count at frames saved
             except KeyboardInterrupt:
                 # Leaving the with-block normally closes the video file and renames it into place.
                 logger.info("stopped by Ctrl-C after {} frames", frames)
