@@ -2,7 +2,7 @@
 
     python tools/demo.py image -n yolox-s -c yolox_s.pth --path assets/ --conf 0.25 --save_result
     python tools/demo.py video -f exps/my_exp.py -c best_ckpt.pth --path clip.mp4 --save_result
-    python tools/demo.py webcam -n yolox-nano -c yolox_nano.pth --camid 0
+    python tools/demo.py webcam -n yolox-nano -c yolox_nano.pth --camid 0 --save_result  # Ctrl-C stops, keeps the video
 
 Pictures go to YOLOX_outputs/<exp>/vis_res/<timestamp>/. The checkpoint's own num_classes builds
 the head; class names come from the checkpoint, the experiment, or COCO's for 80 classes.

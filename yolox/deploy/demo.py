@@ -1,7 +1,7 @@
 """Run a Predictor over images, a video file or a webcam, and save the pictures it draws.
 
 Every file is written atomically: images through ``atomic_write_bytes``, videos into a temp file
-beside the target that is renamed over it once the stream is complete.
+beside the target that is renamed over it once the stream ends (its last frame, or Ctrl-C).
 """
 import os
 import time
@@ -59,7 +59,11 @@ def demo_images(predictor: Predictor, path: Union[str, Path], save_dir: Optional
 def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optional[Path],
                max_frames: Optional[int] = None) -> int:
     """Predict the frames of a video file (``source`` a path) or a camera (an index); write the
-    drawn frames to ``save_path`` (mp4) when given. Returns the number of frames processed."""
+    drawn frames to ``save_path`` (mp4) when given. Returns the number of frames processed.
+
+    Ctrl-C (KeyboardInterrupt) is how a webcam stream ends: it stops the loop and the recording so
+    far is kept. Any other error removes the partial recording.
+    """
     capture = cv2.VideoCapture(source)
     if not capture.isOpened():
         raise FileNotFoundError(f"cannot open the video source {source!r}")
@@ -68,17 +72,21 @@ def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optiona
     frames = 0
     try:
         with _video_writer(save_path, fps, size) as writer:
-            while max_frames is None or frames < max_frames:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                detections = predictor.predict(frame)
-                frames += 1
-                if writer is not None:
-                    writer.write(predictor.draw(frame, detections))
-                elif frames % 30 == 1:
-                    logger.info("frame {}: {} detections ({:.1f} ms)", frames, len(detections),
-                                detections.inference_ms)
+            try:
+                while max_frames is None or frames < max_frames:
+                    ok, frame = capture.read()
+                    if not ok:
+                        break
+                    detections = predictor.predict(frame)
+                    if writer is not None:
+                        writer.write(predictor.draw(frame, detections))
+                    elif frames % 30 == 0:
+                        logger.info("frame {}: {} detections ({:.1f} ms)", frames + 1, len(detections),
+                                    detections.inference_ms)
+                    frames += 1  # after the write: a Ctrl-C during prediction leaves the count at frames saved
+            except KeyboardInterrupt:
+                # Leaving the with-block normally closes the video file and renames it into place.
+                logger.info("stopped by Ctrl-C after {} frames", frames)
     finally:
         capture.release()
     if save_path is not None:

@@ -4,7 +4,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, Optional, Union
 
 import torch
 
@@ -47,10 +47,42 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator:
         raise
 
 
+class _WriteErrorRecorder:
+    """A file handle's ``write`` that remembers the first OSError it raised.
+
+    torch.save's zip writer calls ``write`` from C++, which swallows the OSError (ENOSPC, EIO, ...)
+    and raises ``RuntimeError("unexpected pos ...")`` instead; the recorded error says what happened.
+    """
+
+    def __init__(self, handle):
+        self._handle = handle
+        self.error: Optional[OSError] = None
+
+    def write(self, data) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+
 def atomic_save(obj, path: PathLike, save_fn: Callable = torch.save) -> None:
-    """``torch.save`` (or ``save_fn(obj, handle)``) to ``path`` atomically."""
+    """``torch.save`` (or ``save_fn(obj, handle)``) to ``path`` atomically.
+
+    A failed write raises the OSError of the file system (ENOSPC, EROFS, ...), never torch's
+    RuntimeError that hides it; ``path`` is then untouched and no temp file is left.
+    """
     with atomic_write(path, "wb") as handle:
-        save_fn(obj, handle)
+        recorder = _WriteErrorRecorder(handle)
+        try:
+            save_fn(obj, recorder)
+        except RuntimeError as err:
+            if recorder.error is None:
+                raise
+            raise recorder.error from err
 
 
 def atomic_write_bytes(data: bytes, path: PathLike) -> None:

@@ -28,8 +28,11 @@ from loguru import logger
 from torch import nn
 
 from .atomic_io import atomic_save
+from .checkpoint_faults import (CheckpointFileError, CheckpointWriteError, CorruptCheckpointError, check_intact,
+                                corrupt_error, write_error)
 
-__all__ = ["read_checkpoint", "UnsafeCheckpointError", "UNSAFE_FLAG", "UNSAFE_FLAG_HELP", "checkpoint_weights",
+__all__ = ["read_checkpoint", "UnsafeCheckpointError", "CheckpointFileError", "CheckpointWriteError",
+           "CorruptCheckpointError", "UNSAFE_FLAG", "UNSAFE_FLAG_HELP", "checkpoint_weights",
            "ResumeWeights", "resume_weights", "infer_num_classes", "load_matching_weights", "load_exact_weights",
            "FineTuneReport", "load_ckpt", "save_checkpoint"]
 
@@ -62,13 +65,17 @@ def read_checkpoint(path: Union[str, Path], *, allow_pickle: bool = False) -> di
     Loads with ``weights_only=True`` (tensors and plain Python data: nothing in the file runs). A
     file holding other objects raises ``UnsafeCheckpointError`` naming it, unless ``allow_pickle``
     (the tools' ``--unsafe-load``), which loads it fully with a warning: only for trusted files.
+    A truncated or damaged file raises ``CorruptCheckpointError`` naming it.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    check_intact(path)
     try:
         with _numpy_data_allowed():
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except EOFError as err:  # a legacy-format file cut short (the zip format is checked above)
+        raise corrupt_error(path, "it ends early") from err
     except pickle.UnpicklingError as err:
         if not allow_pickle:
             raise UnsafeCheckpointError(
@@ -215,9 +222,18 @@ def save_checkpoint(state: dict, is_best: bool, save_dir: Union[str, Path], mode
     """Megvii's ``save_checkpoint``: write ``save_dir/<model_name>_ckpt.pth`` and, when ``is_best``,
     the same state as ``save_dir/best_ckpt.pth``. Each file is written to a temp file and renamed
     over the target, so a kill at any moment leaves the previous file of that name whole.
-    Returns the path of ``<model_name>_ckpt.pth``."""
+    A write the file system refuses (disk full, read-only folder) raises ``CheckpointWriteError``
+    naming the file and the reason, with no temp file left. Returns the path of ``<model_name>_ckpt.pth``."""
     path = Path(save_dir) / f"{model_name}_ckpt.pth"
-    atomic_save(state, path)
+    _save_or_explain(state, path)
     if is_best:
-        atomic_save(state, Path(save_dir) / "best_ckpt.pth")
+        _save_or_explain(state, Path(save_dir) / "best_ckpt.pth")
     return path
+
+
+def _save_or_explain(state: dict, path: Path) -> None:
+    existed = path.is_file()
+    try:
+        atomic_save(state, path)
+    except OSError as err:
+        raise write_error(path, err, existed=existed) from err
