@@ -37,9 +37,21 @@ class StuckAt(Dataset):
 @pytest.mark.slow
 @pytest.mark.parametrize("slots", [True, False], ids=["slot_path", "torch_path"])
 def test_stuck_worker_is_named_with_its_sample(slots):
+    check_stuck_worker_is_named(slots=slots, pin_memory=False)
+
+
+@pytest.mark.slow
+@pytest.mark.cuda
+@pytest.mark.parametrize("slots", [True, False], ids=["slot_path", "torch_path"])
+def test_stuck_worker_is_named_with_pin_memory(slots):
+    # With pin_memory (the trainer's setting on a GPU) the batches come through torch's pin thread.
+    check_stuck_worker_is_named(slots=slots, pin_memory=True)
+
+
+def check_stuck_worker_is_named(*, slots: bool, pin_memory: bool):
     # Batches of 2 go to the workers in turn: batch 3 (samples 6, 7) is worker 1's second batch.
     loader = BatchSlotLoader(StuckAt(stuck=7), batch_size=2, num_workers=2, reuse_batch_memory=slots,
-                             data_timeout=2)
+                             pin_memory=pin_memory, data_timeout=2)
     iterator = iter(loader)
     assert isinstance(iterator, _SlotIterator) == slots
     start = time.monotonic()
