@@ -19,6 +19,6 @@ from .datasets import (
     build_dataset,
     dataset_format,
 )
-from .errors import AnnotationError, DatasetNotFoundError, ImageReadError
+from .errors import AnnotationError, DataLoaderTimeout, DatasetNotFoundError, ImageReadError
 from .multiscale import random_input_size, resize_batch
 from .samplers import InfiniteSampler, YoloBatchSampler

@@ -35,6 +35,7 @@ from torch.utils.data import default_collate, get_worker_info
 
 from yolox.utils.allocator import raise_malloc_thresholds
 
+from .loader_watchdog import WatchedIterator, WorkerActivity, watch_internals_missing, watched_worker_init
 from .opencv_threads import forks_workers, opencv_pool_closed
 
 __all__ = ["BatchSlotLoader", "BatchSlotCollate", "SlotBatch"]
@@ -212,16 +213,37 @@ def _missing_torch_internal() -> Optional[str]:
     return missing
 
 
+@functools.lru_cache(maxsize=None)
+def _missing_watch_internal() -> Optional[str]:
+    """The guard of the worker watch (checked once per process, logged once): None when it may be used."""
+    missing = watch_internals_missing()
+    if missing is not None:
+        logger.warning(f"data_timeout falls back to torch's timeout, whose error does not name the workers: "
+                       f"{missing} (torch {torch.__version__}); see yolox/data/loader_watchdog.py")
+    return missing
+
+
 class BatchSlotLoader(TorchDataLoader):
     """torch DataLoader whose workers reuse shared-memory batch slots (see the module doc).
 
     Same arguments as torch's, plus ``reuse_batch_memory``: False turns the slots off; the
     default (None) follows the environment, off when ``YOLOX_BATCH_SLOTS=0``. The batches are the
     ones torch's default collate gives, value for value.
+
+    ``data_timeout``: seconds without any data from the workers after which iteration raises
+    ``DataLoaderTimeout`` naming each worker's pid, state and the sample it is loading
+    (``yolox.data.loader_watchdog``); 0 waits forever, like torch. Needs ``num_workers > 0``:
+    without workers the samples load in this process, where nothing can watch them.
     """
 
-    def __init__(self, dataset, *args, reuse_batch_memory: Optional[bool] = None, **kwargs):
+    def __init__(self, dataset, *args, reuse_batch_memory: Optional[bool] = None, data_timeout: float = 0,
+                 **kwargs):
+        if data_timeout < 0:
+            raise ValueError(f"data_timeout must be >= 0 seconds (0: wait forever), got {data_timeout}")
+        if data_timeout > 0 and kwargs.get("timeout", 0) > 0:
+            raise ValueError("give data_timeout or torch's timeout, not both (data_timeout also names the workers)")
         super().__init__(dataset, *args, **kwargs)
+        self.data_timeout = data_timeout
         # Every loader the project builds comes through here: malloc tuning for this process
         # (it builds the batches with 0 workers) and for each worker (yolox.utils.allocator).
         raise_malloc_thresholds()
@@ -231,6 +253,8 @@ class BatchSlotLoader(TorchDataLoader):
             reuse_batch_memory = os.environ.get("YOLOX_BATCH_SLOTS", "1") != "0"
         # Checked (and a missing internal logged) when the loader is built, not at its first epoch.
         self.reuse_batch_memory = reuse_batch_memory and _missing_torch_internal() is None
+        if data_timeout > 0 and self.num_workers > 0 and _missing_watch_internal() is not None:
+            self.timeout = data_timeout  # torch's own limit: the same stop, without the workers' report
 
     def __iter__(self):
         if not forks_workers(self.num_workers, self.multiprocessing_context):
@@ -243,21 +267,40 @@ class BatchSlotLoader(TorchDataLoader):
                 and not self.persistent_workers and self.collate_fn is default_collate
                 and _missing_torch_internal() is None)
 
+    def _watches_workers(self) -> bool:
+        return self.data_timeout > 0 and self.num_workers > 0 and _missing_watch_internal() is None
+
     def _get_iterator(self, *args, **kwargs):
         """The one entry to the slot path; anything it cannot vouch for goes to torch's own."""
-        if args or kwargs or not self._uses_slots():
+        if args or kwargs:
             return super()._get_iterator(*args, **kwargs)
+        if not self._uses_slots():
+            return self._new_iterator(self.collate_fn)
         context = self.multiprocessing_context or multiprocessing
         # The batches a worker can have outstanding, plus two a training loop may still hold.
         slots = (self.prefetch_factor or 2) + 2
         free = [[context.BoundedSemaphore(1) for _ in range(slots)] for _ in range(self.num_workers)]
-        return _SlotIterator(self._iterator_collating_with(BatchSlotCollate(free)), free)
+        return _SlotIterator(self._new_iterator(BatchSlotCollate(free)), free)
 
-    def _iterator_collating_with(self, collate):
-        """torch's iterator built with ``collate`` (iterators and workers take it at construction)."""
+    def _new_iterator(self, collate):
+        """torch's iterator built with ``collate``, and watched under a ``data_timeout`` (iterators
+        and workers take the collate and the worker init at construction)."""
+        if not self._watches_workers():
+            return self._iterator_collating_with(collate)
+        activity = WorkerActivity(self.num_workers)
+        original = self.worker_init_fn
+        self.worker_init_fn = functools.partial(watched_worker_init, original, activity)
+        try:
+            return self._iterator_collating_with(
+                collate, build=functools.partial(WatchedIterator, data_timeout=self.data_timeout, activity=activity))
+        finally:
+            self.worker_init_fn = original
+
+    def _iterator_collating_with(self, collate, build: Optional[Callable] = None):
+        """``build(self)`` (default: torch's own iterator) with ``collate`` as the loader's collate."""
         original = self.collate_fn
         self.collate_fn = collate
         try:
-            return super()._get_iterator()
+            return build(self) if build is not None else super()._get_iterator()
         finally:
             self.collate_fn = original

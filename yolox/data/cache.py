@@ -15,24 +15,39 @@ import psutil
 from loguru import logger
 
 from yolox.utils.atomic_io import atomic_write
+from yolox.utils.dist import get_local_world_size
 
 from .errors import ImageReadError
 
 __all__ = ["RamImageCache", "DiskImageCache", "build_ram_cache", "build_disk_cache", "disk_cache_name",
-           "check_free_memory"]
+           "check_free_memory", "format_bytes"]
 
 LoadFn = Callable[[int], np.ndarray]
-_GIB = 1024 ** 3
 
 
-def check_free_memory(num_bytes: int, what: str, reserve_fraction: float = 0.1) -> None:
-    """Raise MemoryError (with the numbers and the alternatives) when ``num_bytes`` do not fit in RAM."""
+def format_bytes(num_bytes: float) -> str:
+    """``1536`` -> ``"1.5 KiB"``: small caches stay readable (0.00 GiB says nothing)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if num_bytes < 1024 or unit == "GiB":
+            return f"{num_bytes:.0f} B" if unit == "B" else f"{num_bytes:.1f} {unit}"
+        num_bytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_free_memory(num_bytes: int, *, what: str, processes: int = 1, reserve_fraction: float = 0.1) -> None:
+    """Raise MemoryError, with the figures and the alternative, when ``processes`` copies of
+    ``num_bytes`` (one per training process on this machine) do not fit in the available RAM."""
     available = psutil.virtual_memory().available
     budget = available * (1.0 - reserve_fraction)
-    if num_bytes > budget:
+    needed = num_bytes * processes
+    if needed > budget:
+        # Every process of a -d N run builds its own copy: say so, or the figure looks wrong.
+        amount = format_bytes(needed) if processes == 1 else \
+            f"{processes} processes x {format_bytes(num_bytes)} = {format_bytes(needed)}"
         raise MemoryError(
-            f"{what} needs {num_bytes / _GIB:.2f} GiB but only {available / _GIB:.2f} GiB of RAM is available "
-            f"(keeping {reserve_fraction:.0%} free); use the disk cache (--cache disk) or no cache"
+            f"{what} needs {amount} ({needed} bytes) but only {format_bytes(available)} ({available} bytes) "
+            f"of RAM is available (keeping {reserve_fraction:.0%} free); use the disk cache (--cache disk, "
+            f"one copy shared by all processes) or no cache"
         )
 
 
@@ -65,11 +80,12 @@ class RamImageCache:
 def build_ram_cache(load_fn: LoadFn, shapes: Sequence[Tuple[int, int]], skip_errors: bool = False) -> RamImageCache:
     """Load every image (``load_fn(i)`` -> resized [h, w, 3] uint8) after checking it fits in RAM."""
     num_bytes = sum(h * w * 3 for h, w in shapes)
-    check_free_memory(num_bytes, f"the RAM image cache of {len(shapes)} images")
+    check_free_memory(num_bytes, what=f"the RAM image cache of {len(shapes)} images",
+                      processes=get_local_world_size())
     start = time.time()
     with ThreadPoolExecutor(_num_threads()) as pool:
         images = list(pool.map(lambda i: _load_or_gap(load_fn, i, skip_errors), range(len(shapes))))
-    logger.info(f"cached {len(images)} images in RAM ({num_bytes / _GIB:.2f} GiB) in {time.time() - start:.1f}s")
+    logger.info(f"cached {len(images)} images in RAM ({format_bytes(num_bytes)}) in {time.time() - start:.1f}s")
     return RamImageCache(images)
 
 
@@ -94,6 +110,40 @@ def _valid_npy(path: str, shape: Tuple[int, int]) -> bool:
     except (ValueError, OSError):  # truncated or foreign file: rebuild it
         return False
     return arr.dtype == np.uint8 and arr.shape == (shape[0], shape[1], 3)
+
+
+def _split_cache_name(name: str) -> Optional[Tuple[str, str]]:
+    """``"000003.e31b4afdb0c2.npy"`` -> ``("000003", "e31b4afdb0c2")``; None for other files."""
+    if not name.endswith(".npy"):
+        return None
+    stem, _, digest = name[:-4].rpartition(".")
+    if not stem or len(digest) != 12 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return stem, digest
+
+
+def _remove_stale_versions(cache_paths: Sequence[str]) -> int:
+    """Delete the older versions of the entries in ``cache_paths`` (same stem, another signature:
+    the source image changed); -> how many. Files of stems not listed are left alone: another
+    annotation file over the same image folder may use them."""
+    current = set(cache_paths)
+    stems_by_folder = {}
+    for path in cache_paths:
+        parts = _split_cache_name(os.path.basename(path))
+        if parts is not None:
+            stems_by_folder.setdefault(os.path.dirname(path), set()).add(parts[0])
+    removed = 0
+    for folder, stems in stems_by_folder.items():
+        for name in os.listdir(folder):
+            parts = _split_cache_name(name)
+            path = os.path.join(folder, name)
+            if parts is not None and parts[0] in stems and path not in current:
+                try:
+                    os.remove(path)
+                    removed += 1
+                except FileNotFoundError:  # another process of a -d N run removed it first
+                    pass
+    return removed
 
 
 class DiskImageCache:
@@ -130,5 +180,8 @@ def build_disk_cache(
     start = time.time()
     with ThreadPoolExecutor(_num_threads()) as pool:
         paths = list(pool.map(ensure, range(len(shapes))))
+    removed = _remove_stale_versions(cache_paths)
+    if removed:
+        logger.info(f"removed {removed} disk cache files of images that changed since they were cached")
     logger.info(f"disk image cache ready: {len(paths)} images under {sorted(folders)} ({time.time() - start:.1f}s)")
     return DiskImageCache(paths)

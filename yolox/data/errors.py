@@ -6,7 +6,7 @@ DataLoader worker to the main process with their type intact.
 import os
 from typing import Optional
 
-__all__ = ["ImageReadError", "AnnotationError", "DatasetNotFoundError", "missing_coco_message"]
+__all__ = ["ImageReadError", "AnnotationError", "DatasetNotFoundError", "DataLoaderTimeout", "missing_coco_message"]
 
 
 class ImageReadError(OSError):
@@ -31,6 +31,11 @@ class DatasetNotFoundError(FileNotFoundError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class DataLoaderTimeout(RuntimeError):
+    """The loader's workers gave no data for ``data_timeout`` seconds; the message says what each
+    worker was doing (``yolox.data.loader_watchdog``)."""
 
 
 def missing_coco_message(ann_path: str, image_dir: str, default_location: bool) -> str:

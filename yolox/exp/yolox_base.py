@@ -29,6 +29,9 @@ class Exp(BaseExp):
 
         # ---------------- dataloader ---------------- #
         self.data_num_workers = 4
+        # Seconds without a batch from the loader workers before training stops with what each worker
+        # was loading (beyond Megvii's surface); 0 waits forever.
+        self.data_timeout = 300
         self.input_size = (640, 640)  # (height, width)
         # Multiscale training picks sizes in input_size +- multiscale_range * 32;
         # an experiment may set random_size = (min, max) in units of 32 instead.
@@ -171,7 +174,7 @@ class Exp(BaseExp):
         generator = torch.Generator().manual_seed(self.seed + rank) if self.seed is not None else None
         return DataLoader(dataset, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
                           pin_memory=torch.cuda.is_available(), worker_init_fn=worker_init_reset_seed,
-                          generator=generator)
+                          generator=generator, data_timeout=self.data_timeout)
 
     def random_resize(self, data_loader, epoch: int, rank: int, is_distributed: bool):
         """A random multiscale input size (h, w), the same on every rank (drawn on rank 0)."""

@@ -5,8 +5,8 @@ from typing import Dict
 import torch
 import torch.distributed as dist
 
-__all__ = ["get_world_size", "get_rank", "get_local_rank", "is_main_process", "reduce_mean_dict",
-           "is_dist_initialized", "get_num_devices"]
+__all__ = ["get_world_size", "get_rank", "get_local_rank", "get_local_world_size", "is_main_process",
+           "reduce_mean_dict", "is_dist_initialized", "get_num_devices"]
 
 
 def get_num_devices() -> int:
@@ -34,6 +34,15 @@ def get_rank() -> int:
 def get_local_rank() -> int:
     """This process's index on its machine (torchrun's LOCAL_RANK, else 0)."""
     return int(os.environ.get("LOCAL_RANK", 0))
+
+
+def get_local_world_size() -> int:
+    """The number of training processes on this machine: torchrun's LOCAL_WORLD_SIZE, else the
+    world size (exact for ``-d N`` on one machine; an upper bound across machines), else 1."""
+    local = os.environ.get("LOCAL_WORLD_SIZE")
+    if local:
+        return max(1, int(local))
+    return get_world_size()
 
 
 def is_main_process() -> bool:
