@@ -172,8 +172,8 @@ def test_eval_demo_and_export_refuse_a_truncated_checkpoint_by_name(tmp_path):
         load_model(get_exp(exp_name="yolox-nano"), path)
 
 
-def _train(repo_root, cwd, *args):
-    cmd = [sys.executable, str(repo_root / "tools" / "train.py"), "-d", "1", "-b", "4", "-l", "none", *args]
+def _train(repo_root, cwd, *args, devices=1):
+    cmd = [sys.executable, str(repo_root / "tools" / "train.py"), "-d", str(devices), "-b", "4", "-l", "none", *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(repo_root)})
 
@@ -183,17 +183,20 @@ def _error_lines(stderr: str) -> list:
 
 
 @pytest.mark.slow
-def test_train_resume_from_a_truncated_checkpoint_is_one_error_line(tmp_path, repo_root):
+@pytest.mark.parametrize("devices", [1, 2])
+def test_train_resume_from_a_truncated_checkpoint_is_one_error_line(tmp_path, repo_root, devices):
+    """One process, or two spawned ones (each rank reads the file and says so in one line)."""
     exp_file = write_exp(tmp_path / "tiny.py", data_dir=make_tiny_sample(tmp_path / "data"),
                          output_dir=tmp_path / "out")
     ckpt = tmp_path / "latest_ckpt.pth"
     torch.save(_state(1), ckpt)
     ckpt.write_bytes(_cut_in_half(ckpt.read_bytes()))
-    run = _train(repo_root, tmp_path, "-f", str(exp_file), "--resume", "-c", str(ckpt))
+    run = _train(repo_root, tmp_path, "-f", str(exp_file), "--resume", "-c", str(ckpt), devices=devices)
     assert run.returncode == 1, run.stderr
     assert _error_lines(run.stderr) == [
         f"error: checkpoint {str(ckpt)!r} is truncated or corrupt: its zip directory, written last, is missing "
-        "(the file was cut short); use another checkpoint (e.g. best_ckpt.pth or an epoch_N_ckpt.pth) or start again"]
+        "(the file was cut short); use another checkpoint (e.g. best_ckpt.pth or an epoch_N_ckpt.pth) or start "
+        "again"] * devices
     assert "Traceback" not in run.stderr
 
 

@@ -84,6 +84,7 @@ def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> No
 
 def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
     os.environ["LOCAL_RANK"] = str(local_rank)
+    os.environ["LOCAL_WORLD_SIZE"] = str(config.num_gpus_per_machine)  # as torchrun sets it (RAM cache check)
     if not torch.cuda.is_available():
         # Processes share the cores: one thread pool each would oversubscribe them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.num_gpus_per_machine))

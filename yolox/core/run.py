@@ -4,6 +4,7 @@ Each process (spawned, torchrun, or the only one) builds its own experiment from
 and overrides: experiment files are loaded by path, so an Exp object cannot be pickled to
 spawned processes, and rebuilding it is deterministic.
 """
+import sys
 from argparse import Namespace
 from typing import Any, Dict, Optional
 
@@ -52,10 +53,17 @@ def check_train_data(exp) -> None:
 def run_training(args: Namespace) -> None:
     """One rank's training; a run stopped by SIGTERM/SIGUSR1 (after its checkpoint) exits with
     ``PREEMPTED_EXIT_CODE`` so a job script can requeue it."""
+    from yolox.utils.checkpoint import CheckpointFileError
+
     from .preemption import PREEMPTED_EXIT_CODE
 
     exp = build_exp(args)
     trainer = exp.get_trainer(args)
-    trainer.train()
+    try:
+        trainer.train()
+    except CheckpointFileError as err:  # a full disk, a read-only folder, a cut-short --resume file
+        # One line, not a traceback, from whichever process (spawned ranks included) hit it.
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
     if getattr(trainer, "preempted", False):
         raise SystemExit(PREEMPTED_EXIT_CODE)

@@ -76,6 +76,7 @@ class Trainer:
         self.start_iter = 0  # iterations of start_epoch done before an interruption
         self.preemption = PreemptionRequest()
         self.preempted = False  # set when the run stopped on a signal, after its checkpoint
+        self.failure: Optional[str] = None  # the error that stopped the run, for its last log line
         self._preemption_agreed = False
         self._stepped = True
         self.no_aug = False
@@ -107,6 +108,9 @@ class Trainer:
                     self.after_epoch()
                     if self.stop_reason:
                         break
+            except Exception as err:
+                self.failure = f"{type(err).__name__}: {err}"
+                raise
             finally:
                 self.after_train()
 
@@ -142,6 +146,9 @@ class Trainer:
         self.optimizer = self.exp.get_optimizer(self.args.batch_size)
         resumed = self.load_start_checkpoint(model)
         self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs
+        if self.is_distributed:
+            # The ranks check free memory for their RAM caches together, before any fills one.
+            torch.distributed.barrier()
         self.train_loader = self.exp.get_data_loader(batch_size=self.args.batch_size,
                                                      is_distributed=self.is_distributed, no_aug=self.no_aug,
                                                      cache_img=getattr(self.args, "cache", None))
@@ -189,8 +196,13 @@ class Trainer:
             logger.info("early stop after epoch {}: {}", self.epoch + 1, self.stop_reason)
 
     def after_train(self) -> None:
-        logger.info("training of {} {}: best AP50:95 {:.2f} at epoch {}", self.file_name,
-                    "stopped for preemption" if self.preempted else "done", self.best_ap * 100, self.best_epoch + 1)
+        if self.failure is not None:
+            logger.error("training of {} stopped at epoch {}, iteration {}: {}", self.file_name, self.epoch + 1,
+                         self.iter + 1, self.failure)
+        else:
+            logger.info("training of {} {}: best AP50:95 {:.2f} at epoch {}", self.file_name,
+                        "stopped for preemption" if self.preempted else "done", self.best_ap * 100,
+                        self.best_epoch + 1)
         self.close_loader()
         if self.tblogger is not None:
             self.tblogger.close()

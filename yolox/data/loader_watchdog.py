@@ -64,9 +64,10 @@ class WorkerActivity:
 
 
 def _sample_index(index: Any) -> int:
-    """The dataset index in a sampler's item: ``57``, or ``(mosaic_flag, 57)`` from YoloBatchSampler."""
+    """The dataset index in a sampler's item: ``57``, or ``(mosaic_flag, 57)`` or
+    ``(mosaic_flag, 57, sample_seed)`` from YoloBatchSampler."""
     if isinstance(index, (tuple, list)) and index:
-        index = index[-1]
+        index = index[1] if len(index) > 1 else index[0]
     try:
         return int(index)
     except (TypeError, ValueError):
