@@ -137,3 +137,21 @@ def test_sigterm_to_the_launcher_of_two_processes_stops_both_ranks_at_one_iterat
     resumed = train(exp_file, "-d", "2", "--resume", cwd=root)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert read_ckpt(root / "out" / "ddp_preempted" / "latest_ckpt.pth")["iteration"] == 3 * ITERS_PER_EPOCH
+
+
+def test_a_run_without_seed_draws_a_data_seed_and_resume_keeps_it(runs):
+    """Without exp.seed the per-sample seeds still need a run seed: drawn at the start, saved in
+    every checkpoint, and taken back by --resume (so its batches are the interrupted run's)."""
+    root, sample, _ = runs
+    exp_file = faulty_exp(root, sample, "unseeded")
+    exp_file.write_text(exp_file.read_text().replace("self.seed = 0", "self.seed = None"))
+    killed = train(exp_file, fault="sigkill", cwd=root)
+    assert killed.returncode == -signal.SIGKILL
+    first = read_ckpt(root / "out" / "unseeded" / "latest_ckpt.pth")
+    assert isinstance(first["data_seed"], int) and first["start_epoch"] == 1
+    resumed = train(exp_file, "--resume", cwd=root)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert read_ckpt(root / "out" / "unseeded" / "latest_ckpt.pth")["data_seed"] == first["data_seed"]
+    other = train(exp_file, "-expn", "unseeded_again", "max_epoch", "1", cwd=root)
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert read_ckpt(root / "out" / "unseeded_again" / "latest_ckpt.pth")["data_seed"] != first["data_seed"]

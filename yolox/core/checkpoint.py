@@ -8,7 +8,10 @@ Layout (Megvii's keys first and with Megvii's meaning, so official tools read ou
      "optimizer": ..., "start_epoch": next epoch to run,
      "train_model": raw training weights (for an exact resume), "ema_updates": EMA updates done or None,
      "scaler": GradScaler state or None, "iteration": global iterations done, "best_ap": float,
-     "best_epoch": int, "rng": {"python", "numpy", "torch", "cuda"}, "meta": what rebuilds the model}
+     "best_epoch": int, "rng": {"python", "numpy", "torch", "cuda"}, "meta": what rebuilds the model,
+     "epoch_iteration": iterations of epoch "start_epoch" already done (0 at an epoch's end; more
+                        when a preempted run stopped mid-epoch), "input_size": the multiscale size
+                        in use, "data_seed": run seed of the per-sample augmentation seeds}
 
 Everything in it is tensors and plain Python data (no numpy objects, dataclasses or paths), so
 ``torch.load(path, weights_only=True)`` reads it. Resume restores every piece; fine-tuning (``-c``

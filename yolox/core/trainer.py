@@ -19,6 +19,7 @@ Only rank 0 writes files; every rank runs the same iterations, so collectives li
 import contextlib
 import inspect
 import os
+import random
 import time
 from pathlib import Path
 from typing import Dict, Optional
@@ -79,6 +80,7 @@ class Trainer:
         self.failure: Optional[str] = None  # the error that stopped the run, for its last log line
         self._preemption_agreed = False
         self._stepped = True
+        self.data_seed: Optional[int] = None  # the run seed of the per-sample augmentation seeds
         self.no_aug = False
         self.stop_reason: Optional[str] = None
         self.tblogger = None
@@ -155,6 +157,7 @@ class Trainer:
         self.check_num_classes()
         self.max_iter = len(self.train_loader)
         self.schedule_no_aug()
+        self.seed_samples()
         self.lr_scheduler = self.exp.get_lr_scheduler(self.exp.basic_lr_per_img * self.args.batch_size, self.max_iter)
         self.batches = self.batch_stream(self.start_epoch * self.max_iter + self.start_iter)
         if getattr(self.args, "occupy", False):
@@ -313,6 +316,22 @@ class Trainer:
         if close_mosaic is not None and "from_batch" in inspect.signature(close_mosaic).parameters:
             close_mosaic(from_batch=first_no_aug_batch)
 
+    def seed_samples(self) -> None:
+        """Give the batch sampler a run seed for its per-sample seeds (``yolox.data.sample_seeds``)
+        when the experiment has none: a resumed run takes the checkpoint's, a new one draws one
+        (rank 0's, for all ranks), so --resume repeats the batches of any run, seeded or not."""
+        batch_sampler = getattr(self.train_loader, "batch_sampler", None)
+        if batch_sampler is None or not hasattr(batch_sampler, "seed"):
+            return  # a loader of the experiment's own making
+        if batch_sampler.seed is None:
+            if self.data_seed is None:
+                drawn = torch.tensor([random.SystemRandom().randrange(2 ** 31)], device=self.device)
+                if self.is_distributed:
+                    torch.distributed.broadcast(drawn, src=0)
+                self.data_seed = int(drawn.item())
+            batch_sampler.seed = self.data_seed
+        self.data_seed = int(batch_sampler.seed)
+
     def freeze_backbone(self, frozen: bool) -> None:
         """Frozen: CSPDarknet's weights get no updates and its BatchNorms keep their statistics."""
         model = unwrap_model(self.model)
@@ -371,6 +390,8 @@ class Trainer:
             start_epoch = getattr(self.args, "start_epoch", None)
             self.start_epoch = start_epoch - 1 if start_epoch is not None else int(ckpt["start_epoch"])
             self._resume_rng = ckpt.get("rng") if start_epoch is None else None
+            if ckpt.get("data_seed") is not None:
+                self.data_seed = int(ckpt["data_seed"])
             if start_epoch is None:  # the very position of an interrupted run; -e restarts whole epochs
                 self.start_iter = int(ckpt.get("epoch_iteration", 0))
                 self.input_size = tuple(ckpt.get("input_size", self.input_size))
@@ -399,6 +420,7 @@ class Trainer:
             "iteration": self.epoch * self.max_iter + (self.max_iter if epoch_done else epoch_iteration),
             "epoch_iteration": epoch_iteration,
             "input_size": [int(v) for v in self.input_size],
+            "data_seed": self.data_seed,
             "best_ap": float(self.best_ap),
             "best_epoch": int(self.best_epoch),
             "rng": capture_rng_state(),
