@@ -1,5 +1,6 @@
 """tools/train.py as users run it: a Megvii-style experiment on real images, DDP on CPU, flags, errors."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,7 +134,8 @@ def test_torchrun_trains_the_weights_of_dash_d_2(tmp_path):
                              extra="self.max_epoch = 1\nself.no_aug_epochs = 0\n")
         devices = ["-d", "2"] if name == "spawned" else []
         result = subprocess.run([*launcher, "-f", str(exp_file), "-b", "4", "--deterministic", *devices],
-                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+                                cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                                env=dict(os.environ, OMP_NUM_THREADS="1"))  # equal thread counts, equal sums
         assert result.returncode == 0, f"{name}:\n{result.stderr[-3000:]}"
         runs[name] = read_ckpt(tmp_path / "out" / name / "latest_ckpt.pth")
     assert runs["torchrun"]["iteration"] == runs["spawned"]["iteration"] == 4
@@ -141,6 +143,35 @@ def test_torchrun_trains_the_weights_of_dash_d_2(tmp_path):
         spawned, torchrun = runs["spawned"][key], runs["torchrun"][key]
         assert spawned.keys() == torchrun.keys()
         assert all(torch.equal(spawned[k], torchrun[k]) for k in spawned), key
+
+
+def test_two_machines_by_flags_train_the_weights_of_dash_d_2(tmp_path):
+    """Megvii's multi-node flags without torchrun (--num_machines 2 --machine_rank r --dist-url
+    tcp://...), two "machines" of one process each on this host: the same ranks and data as
+    `-d 2`, so the same weights bit for bit (the first test of this file's pair gives -d 2's)."""
+    from yolox.core.launch import find_free_port
+
+    sample = make_tiny_sample(tmp_path / "sample")
+    extra = "self.max_epoch = 1\nself.no_aug_epochs = 0\n"
+    spawned_exp = write_exp(tmp_path / "spawned.py", data_dir=sample, output_dir=tmp_path / "out", extra=extra)
+    env = dict(os.environ, OMP_NUM_THREADS="1")  # one thread per process in both: thread counts change float sums
+    result = subprocess.run([sys.executable, TRAIN, "-f", str(spawned_exp), "-b", "4", "--deterministic", "-d", "2"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    nodes_exp = write_exp(tmp_path / "nodes.py", data_dir=sample, output_dir=tmp_path / "out", extra=extra)
+    url = f"tcp://127.0.0.1:{find_free_port()}"
+    machines = [subprocess.Popen([sys.executable, TRAIN, "-f", str(nodes_exp), "-b", "4", "--deterministic", "-d", "1",
+                                  "--num_machines", "2", "--machine_rank", str(rank), "--dist-url", url],
+                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                for rank in (0, 1)]
+    for rank, machine in enumerate(machines):
+        _, err = machine.communicate(timeout=600)
+        assert machine.returncode == 0, f"machine {rank}:\n{err[-3000:]}"
+    spawned = read_ckpt(tmp_path / "out" / "spawned" / "latest_ckpt.pth")
+    nodes = read_ckpt(tmp_path / "out" / "nodes" / "latest_ckpt.pth")
+    assert nodes["iteration"] == spawned["iteration"] == 4
+    for key in ("model", "train_model"):
+        assert all(torch.equal(spawned[key][k], nodes[key][k]) for k in spawned[key]), key
 
 
 def test_flag_help_and_errors(tmp_path):

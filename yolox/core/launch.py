@@ -85,8 +85,9 @@ def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> No
 def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
     os.environ["LOCAL_RANK"] = str(local_rank)
     os.environ["LOCAL_WORLD_SIZE"] = str(config.num_gpus_per_machine)  # as torchrun sets it (RAM cache check)
-    if not torch.cuda.is_available():
-        # Processes share the cores: one thread pool each would oversubscribe them.
+    if not torch.cuda.is_available() and "OMP_NUM_THREADS" not in os.environ:
+        # Processes share the cores: one thread pool each would oversubscribe them (a user's
+        # OMP_NUM_THREADS wins).
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.num_gpus_per_machine))
     _init_group(_backend(config.backend), dist_url, config.world_size,
                 config.machine_rank * config.num_gpus_per_machine + local_rank)
