@@ -117,19 +117,26 @@ def per_class_rows(out: str) -> dict:
     return rows
 
 
+def write_ground_truth_exp(tmp_path, repo_root, six_image_coco):
+    """(exp file of the known model on the six images, its dropped category id, {id: name})."""
+    root, subset = six_image_coco
+    names = {c["id"]: c["name"] for c in subset["categories"]}
+    dropped_id = next(i for i, n in names.items() if n == DROPPED)
+    exp_file = tmp_path / "gt_exp.py"
+    exp_file.write_text(GROUND_TRUTH_EXP.format(tests_dir=str(repo_root / "tests"), data_dir=str(root),
+                                                dropped_id=dropped_id))
+    return exp_file, dropped_id, names
+
+
 @pytest.mark.parametrize("backend,devices", [("faster_coco_eval", 1), ("pycocotools", 1), ("faster_coco_eval", 4)])
 def test_eval_tool_prints_the_known_scores_of_a_known_model(six_image_coco, repo_root, tmp_path, backend, devices):
     """tools/eval.py on real images through the real loader, with a model whose detections are
     the ground truth minus one class: every printed number is worked out independently. With
     ``-d 4`` (CPU processes, gloo) the distributed sampler pads 6 images to 8: the two repeated
     images must be dropped, or their detections would count twice and the record count differ."""
-    root, subset = six_image_coco
+    _, subset = six_image_coco
     assert sum(a["iscrowd"] for a in subset["annotations"]) >= 2 and len(subset["categories"]) == 80
-    names = {c["id"]: c["name"] for c in subset["categories"]}
-    dropped_id = next(i for i, n in names.items() if n == DROPPED)
-    exp_file = tmp_path / "gt_exp.py"
-    exp_file.write_text(GROUND_TRUTH_EXP.format(tests_dir=str(repo_root / "tests"), data_dir=str(root),
-                                                dropped_id=dropped_id))
+    exp_file, dropped_id, names = write_ground_truth_exp(tmp_path, repo_root, six_image_coco)
     results = tmp_path / "results.json"
     cmd = [sys.executable, str(repo_root / "tools" / "eval.py"), "-f", str(exp_file), "-b", "4",
            "--coco-backend", backend, "--results", str(results), "-d", str(devices)]
@@ -186,12 +193,8 @@ def test_in_training_evaluation_with_several_processes_gives_the_one_process_ap(
                                                                                  tmp_path):
     """The evaluation the trainer runs (exp.eval on the distributed evaluator) gives every rank the
     AP of one process: with 2 processes (3 images each) and 4 (6 images padded to 8 by the sampler)."""
-    root, subset = six_image_coco
-    names = {c["id"]: c["name"] for c in subset["categories"]}
-    dropped_id = next(i for i, n in names.items() if n == DROPPED)
-    exp_file = tmp_path / "gt_exp.py"
-    exp_file.write_text(GROUND_TRUTH_EXP.format(tests_dir=str(repo_root / "tests"), data_dir=str(root),
-                                                dropped_id=dropped_id))
+    _, subset = six_image_coco
+    exp_file, dropped_id, _ = write_ground_truth_exp(tmp_path, repo_root, six_image_coco)
     script = tmp_path / "in_training_eval.py"
     script.write_text(IN_TRAINING_EVAL)
     scores = {}
