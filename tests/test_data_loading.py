@@ -170,3 +170,28 @@ def test_prefetcher_moves_batches_to_the_gpu():
     batches = [(torch.ones(2, 3), torch.zeros(2, 5), None, None)]
     inputs, targets = DataPrefetcher(batches).next()
     assert inputs.is_cuda and targets.is_cuda and inputs.sum().item() == 6
+
+
+@pytest.mark.slow  # starts a loader worker
+def test_workers_ignore_a_schedulers_sigterm_but_end_on_their_parents():
+    """A scheduler signals every process of a job: the worker must survive that SIGTERM (the trainer
+    is writing its checkpoint) and SIGUSR1, yet end on its parent's SIGTERM (the loader's own
+    shutdown), or exits would hang."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    ds = MosaicDetection(TinyDataset(), (64, 64), preproc=TrainTransform(max_labels=30))
+    it = iter(_train_loader(ds, seed=0, num_workers=1))
+    next(it)
+    worker = it._workers[0]
+    for name in ("TERM", "USR1"):  # from another process, as slurmstepd would send them
+        subprocess.run(["kill", f"-{name}", str(worker.pid)], check=True)
+    time.sleep(1.0)
+    assert worker.is_alive()
+    next(it)  # and still makes batches
+    os.kill(worker.pid, signal.SIGTERM)  # from the parent, as multiprocessing's terminate() does
+    worker.join(timeout=10)
+    assert not worker.is_alive() and worker.exitcode == 0
+    it._shutdown_workers()

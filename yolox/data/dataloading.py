@@ -42,6 +42,9 @@ def shield_worker_from_preemption() -> None:
     must still end the worker, or the parent waits for it forever. A plain handler cannot tell
     the sender apart, so the signals are blocked and one thread reads them with their sender.
     """
+    if not hasattr(signal, "sigwaitinfo"):  # macOS: no sender to read; SIGTERM keeps torch's meaning
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        return
     parent = os.getppid()
     signals = {signal.SIGTERM, signal.SIGUSR1}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)
