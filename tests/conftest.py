@@ -23,6 +23,24 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
+@pytest.fixture
+def capture_log():
+    """``capture_log(level)``: a list that collects loguru's messages at ``level`` and above until
+    the test ends."""
+    from loguru import logger
+
+    handlers = []
+
+    def start(level: str = "INFO") -> list:
+        messages = []
+        handlers.append(logger.add(lambda m: messages.append(m.record["message"]), level=level))
+        return messages
+
+    yield start
+    for handler in handlers:
+        logger.remove(handler)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

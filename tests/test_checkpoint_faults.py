@@ -15,6 +15,7 @@ from yolox.exp.checkpoint_model import load_model
 from yolox.utils import atomic_io
 from yolox.utils.checkpoint import CheckpointWriteError, CorruptCheckpointError, read_checkpoint, save_checkpoint
 
+from _fault_helpers import FullDisk
 from _train_helpers import make_tiny_sample, read_ckpt, write_exp
 
 
@@ -31,37 +32,13 @@ def _assert_same_state(loaded: dict, expected: dict) -> None:
     assert all(torch.equal(loaded["model"][k], expected["model"][k]) for k in expected["model"])
 
 
-class _FullDisk:
-    """A file handle whose writes fail with ``error`` once ``capacity`` bytes have gone through, as a
-    disk that fills up part-way through a save."""
-
-    def __init__(self, handle, *, capacity: int, error: OSError):
-        self._handle, self._capacity, self._error = handle, capacity, error
-        self.written = 0
-
-    def write(self, data) -> int:
-        if self.written + len(data) > self._capacity:
-            raise self._error
-        self.written += len(data)
-        return self._handle.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return self._handle.__exit__(*exc_info)
-
-
 def _disk_fills_after(monkeypatch, capacity: int, error: OSError) -> list:
-    """Make every file atomic_io opens for writing a ``_FullDisk``; returns the handles made."""
+    """Make every file atomic_io opens for writing a ``FullDisk``; returns the handles made."""
     handles = []
     real_fdopen = os.fdopen
 
     def fdopen(fd, *args, **kwargs):
-        handles.append(_FullDisk(real_fdopen(fd, *args, **kwargs), capacity=capacity, error=error))
+        handles.append(FullDisk(real_fdopen(fd, *args, **kwargs), capacity=capacity, error=error))
         return handles[-1]
 
     monkeypatch.setattr(atomic_io.os, "fdopen", fdopen)
@@ -204,33 +181,19 @@ def test_train_resume_from_a_truncated_checkpoint_is_one_error_line(tmp_path, re
 # (epoch 2). The experiment file is loaded twice in the process (tools/train.py and the run), so it
 # patches only once.
 FILL_DISK_AT_SECOND_SAVE = '''
-import errno as _errno
 import os as _os
+import sys as _sys
+
+_sys.path.insert(0, {tests_dir!r})
+from _fault_helpers import FullDisk as _FullDisk  # noqa: E402
 
 _real_fdopen = _os.fdopen
 _latest_saves = []
 
 
-class _FullDisk:
-    def __init__(self, handle):
-        self._handle = handle
-
-    def write(self, data):
-        raise OSError(_errno.ENOSPC, _os.strerror(_errno.ENOSPC))
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return self._handle.__exit__(*exc_info)
-
-
 def _fdopen(fd, *args, **kwargs):
     handle = _real_fdopen(fd, *args, **kwargs)
-    if _os.path.basename(_os.readlink(f"/proc/self/fd/{fd}")).startswith(".latest_ckpt.pth."):
+    if _os.path.basename(_os.readlink(f"/proc/self/fd/{{fd}}")).startswith(".latest_ckpt.pth."):
         _latest_saves.append(fd)
         if len(_latest_saves) == 2:
             return _FullDisk(handle)
@@ -248,7 +211,7 @@ if not getattr(_os.fdopen, "fills_the_disk", False):
 def test_train_stops_on_a_full_disk_and_keeps_the_previous_epochs_checkpoint(tmp_path, repo_root):
     exp_file = write_exp(tmp_path / "tiny.py", data_dir=make_tiny_sample(tmp_path / "data"),
                          output_dir=tmp_path / "out")
-    exp_file.write_text(exp_file.read_text() + FILL_DISK_AT_SECOND_SAVE)
+    exp_file.write_text(exp_file.read_text() + FILL_DISK_AT_SECOND_SAVE.format(tests_dir=str(repo_root / "tests")))
     run = _train(repo_root, tmp_path, "-f", str(exp_file))
     latest = tmp_path / "out" / "tiny" / "latest_ckpt.pth"
     assert run.returncode == 1, run.stderr

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 from _data_helpers import DEFAULT_SCENES, coco_dict, make_coco, make_voc, make_yolo
-from loguru import logger
 
 from yolox.data import AnnotationError, COCODataset, ImageReadError, VOCDetection, YOLODataset
 
@@ -13,11 +12,8 @@ NAMES = [f"img_{k}.png" for k in range(len(DEFAULT_SCENES))]
 
 
 @pytest.fixture
-def warnings_log():
-    messages = []
-    handler = logger.add(lambda m: messages.append(m.record["message"]), level="WARNING")
-    yield messages
-    logger.remove(handler)
+def warnings_log(capture_log):
+    return capture_log("WARNING")
 
 
 def _coco(tmp_path, **kwargs):

@@ -3,7 +3,6 @@ under its final name; any other error leaves no partial file."""
 import cv2
 import numpy as np
 import pytest
-from loguru import logger
 
 from _train_helpers import load_tool
 from yolox.deploy import demo
@@ -84,11 +83,8 @@ def _without_escaping_ctrl_c(run, *args):
 
 
 @pytest.fixture
-def log_lines():
-    lines = []
-    handler = logger.add(lambda message: lines.append(message.record["message"]), level="INFO")
-    yield lines
-    logger.remove(handler)
+def log_lines(capture_log):
+    return capture_log("INFO")
 
 
 @pytest.mark.parametrize("where, expected_frames", [("read", 3), ("predict", 2)])
