@@ -8,6 +8,8 @@
 
 Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error).
 Outputs go to <exp.output_dir>/<experiment name>/: train_log.txt, tensorboard/, *_ckpt.pth.
+On SIGTERM or SIGUSR1 (a scheduler's preemption) training saves latest_ckpt.pth at the current
+iteration and exits with code 75; --resume continues with the next batch.
 """
 import argparse
 import sys
