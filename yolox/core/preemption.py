@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import threading
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from loguru import logger
 
@@ -21,32 +21,53 @@ PREEMPTED_EXIT_CODE = 75
 PREEMPTION_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
 
+@contextlib.contextmanager
+def _handling_preemption_signals(handler: Callable, *, unavailable: str = "") -> Iterator[bool]:
+    """``handler`` for SIGTERM/SIGUSR1 inside the block, the previous handlers after it; yields
+    whether it was installed. Handlers can be set from the main thread only; elsewhere (a trainer
+    run in a thread) nothing is installed, ``unavailable`` is logged when given, and the signals
+    keep their previous meaning."""
+    if threading.current_thread() is not threading.main_thread():
+        if unavailable:
+            logger.warning(unavailable)
+        yield False
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in PREEMPTION_SIGNALS}
+    try:
+        yield True
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
 class PreemptionRequest:
     """Records SIGTERM/SIGUSR1 while installed (``with PreemptionRequest() as request:``);
-    ``signalled`` is this process's view, ``signal_name`` the first signal seen. Handlers can be
-    set from the main thread only; elsewhere (a trainer run in a thread) nothing is installed
-    and the signals keep their previous meaning."""
+    ``signalled`` is this process's view, ``signal_name`` the first signal seen."""
 
     def __init__(self):
         self.signal_name: Optional[str] = None
-        self._previous: Dict[int, object] = {}
+        self._installed: Optional[contextlib.AbstractContextManager] = None
 
     @property
     def signalled(self) -> bool:
         return self.signal_name is not None
 
+    @property
+    def source(self) -> str:
+        """What to call the request in a log line: this process's signal, or another rank's."""
+        return self.signal_name or "a signal on another rank"
+
     def __enter__(self) -> "PreemptionRequest":
-        if threading.current_thread() is not threading.main_thread():
-            logger.warning("training outside the main thread: SIGTERM/SIGUSR1 will not checkpoint before exiting")
-            return self
-        for signum in PREEMPTION_SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._record)
+        self._installed = _handling_preemption_signals(
+            self._record, unavailable="training outside the main thread: SIGTERM/SIGUSR1 will not checkpoint "
+                                      "before exiting")
+        self._installed.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
+        installed, self._installed = self._installed, None
+        if installed is not None:
+            installed.__exit__(*exc)
 
     def _record(self, signum, _frame) -> None:
         # Only a flag: the handler runs between two bytecodes of whatever the trainer was doing.
@@ -59,9 +80,6 @@ def forwarding_signals(processes: Sequence) -> Iterator[None]:
     """Pass SIGTERM/SIGUSR1 that reach this (launcher) process on to ``processes`` (multiprocessing
     Process objects, the spawned ranks): a user or scheduler that signals only the launcher's pid
     still gets every rank to checkpoint and stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def forward(signum, _frame) -> None:
         for process in processes:
@@ -69,9 +87,5 @@ def forwarding_signals(processes: Sequence) -> Iterator[None]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signum)
 
-    previous = {signum: signal.signal(signum, forward) for signum in PREEMPTION_SIGNALS}
-    try:
+    with _handling_preemption_signals(forward):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

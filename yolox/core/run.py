@@ -10,6 +10,9 @@ from typing import Any, Dict, Optional
 
 from yolox.exp import get_exp
 from yolox.exp.build import check_exp_value
+from yolox.utils.checkpoint import CheckpointFileError
+
+from .preemption import PREEMPTED_EXIT_CODE
 
 __all__ = ["build_exp", "check_train_data", "run_training"]
 
@@ -53,10 +56,6 @@ def check_train_data(exp) -> None:
 def run_training(args: Namespace) -> None:
     """One rank's training; a run stopped by SIGTERM/SIGUSR1 (after its checkpoint) exits with
     ``PREEMPTED_EXIT_CODE`` so a job script can requeue it."""
-    from yolox.utils.checkpoint import CheckpointFileError
-
-    from .preemption import PREEMPTED_EXIT_CODE
-
     exp = build_exp(args)
     trainer = exp.get_trainer(args)
     try:

@@ -281,7 +281,7 @@ class Trainer:
         if signalled > 0 and not self._preemption_agreed:
             self._preemption_agreed = True
             logger.info("{} received: stopping after this iteration ({} of epoch {}) with a checkpoint",
-                        self.preemption.signal_name or "a signal on another rank", self.iter + 1, self.epoch + 1)
+                        self.preemption.source, self.iter + 1, self.epoch + 1)
         if bad > 0:
             terms = ", ".join(f"{k}={v}" for k, v in zip(keys, floats))
             raise NonFiniteLossError(
@@ -455,7 +455,7 @@ class Trainer:
             path = save_checkpoint(self.checkpoint_state(epoch_done=False), is_best=False, save_dir=self.file_name,
                                    model_name="latest")
             logger.info("preempted ({}) at epoch {}, iteration {}/{}: saved {}; `--resume` continues with the next "
-                        "batch (exit code {})", self.preemption.signal_name or "signal on another rank",
+                        "batch (exit code {})", self.preemption.source,
                         self.epoch + 1, self.iter + 1, self.max_iter, path, PREEMPTED_EXIT_CODE)
         if self.is_distributed:
             torch.distributed.barrier()

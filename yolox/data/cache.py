@@ -27,11 +27,13 @@ LoadFn = Callable[[int], np.ndarray]
 
 def format_bytes(num_bytes: float) -> str:
     """``1536`` -> ``"1.5 KiB"``: small caches stay readable (0.00 GiB says nothing)."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if num_bytes < 1024 or unit == "GiB":
-            return f"{num_bytes:.0f} B" if unit == "B" else f"{num_bytes:.1f} {unit}"
+    if num_bytes < 1024:
+        return f"{num_bytes:.0f} B"
+    for unit in ("KiB", "MiB"):
         num_bytes /= 1024
-    raise AssertionError("unreachable")
+        if num_bytes < 1024:
+            return f"{num_bytes:.1f} {unit}"
+    return f"{num_bytes / 1024:.1f} GiB"
 
 
 def check_free_memory(num_bytes: int, *, what: str, processes: int = 1, reserve_fraction: float = 0.1) -> None:

@@ -166,11 +166,12 @@ class Exp(BaseExp):
         rank, world_size = _rank_and_world_size(is_distributed)
         seed = self.seed if self.seed is not None else 0
         sampler = InfiniteSampler(len(dataset), seed=seed, rank=rank, world_size=world_size)
-        # With exp.seed every sample is augmented from its own seed (run seed, rank, position in the
-        # stream), so --resume and any data_num_workers repeat the uninterrupted run's batches.
+        # Every sample is augmented from its own seed (run seed, rank, position in the stream), so
+        # --resume and any data_num_workers repeat the uninterrupted run's batches; without exp.seed
+        # the trainer gives the sampler a drawn run seed (Trainer.seed_samples).
         batch_sampler = YoloBatchSampler(sampler, batch_size // world_size, drop_last=False, mosaic=not no_aug,
                                          seed=self.seed, rank=rank)
-        # Without exp.seed the workers' augmentations follow the global torch RNG.
+        # Seeds the workers' own RNGs, for datasets that draw outside the seeded samples.
         generator = torch.Generator().manual_seed(self.seed + rank) if self.seed is not None else None
         return DataLoader(dataset, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
                           pin_memory=torch.cuda.is_available(), worker_init_fn=worker_init_reset_seed,
