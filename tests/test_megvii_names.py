@@ -348,3 +348,20 @@ def test_evaluate_prediction_scores_records_and_reports_timing(evaluator):
     assert "Average forward time: 50.00 ms" in summary  # 0.2 s over 2 batches of 2 images
     # Nothing detected: AP 0 rather than an error.
     assert evaluator.evaluate_prediction([], [0.0, 0.0, 1.0])[:2] == (0.0, 0.0)
+
+
+def test_megvii_box_helpers_convert_in_place_and_return_their_argument():
+    """Megvii's xyxy2xywh, xyxy2cxcywh and cxcywh2xyxy write into the array they are given (code
+    written for them may ignore the return value); bboxes_iou is a pairwise IoU matrix."""
+    from yolox.utils import bboxes_iou, cxcywh2xyxy, xyxy2cxcywh, xyxy2xywh
+
+    boxes = np.array([[10.0, 20.0, 50.0, 40.0]])
+    assert xyxy2xywh(boxes) is boxes and boxes.tolist() == [[10.0, 20.0, 40.0, 20.0]]
+    boxes = torch.tensor([[10.0, 20.0, 50.0, 40.0, 0.5]])  # a score column rides along untouched
+    assert xyxy2cxcywh(boxes) is boxes and boxes.tolist() == [[30.0, 30.0, 40.0, 20.0, 0.5]]
+    assert cxcywh2xyxy(boxes) is boxes and boxes[0, :4].tolist() == [10.0, 20.0, 50.0, 40.0]
+    a = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
+    b = torch.tensor([[0.0, 0.0, 10.0, 10.0], [5.0, 0.0, 15.0, 10.0], [20.0, 20.0, 30.0, 30.0]])
+    assert torch.allclose(bboxes_iou(a, b), torch.tensor([[1.0, 50 / 150, 0.0]]))
+    centre = torch.tensor([[5.0, 5.0, 10.0, 10.0]])
+    assert torch.allclose(bboxes_iou(centre, centre, xyxy=False), torch.ones(1, 1))

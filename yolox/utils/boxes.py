@@ -127,7 +127,7 @@ def postprocess(
     prediction: [B, A, 5 + C] cx, cy, w, h (input pixels), objectness, C class probabilities.
     Returns one entry per image: None when nothing survives, else [N, 7]
     x1, y1, x2, y2, objectness, class confidence, class index, sorted by score (obj * cls).
-    NMS is per class (``batched_nms``) unless ``class_agnostic``.
+    NMS is per class (``_per_class_nms``: classes shifted apart, in groups) unless ``class_agnostic``.
     """
     if prediction.dim() != 3 or prediction.shape[-1] != 5 + num_classes:
         raise ValueError(
@@ -197,9 +197,22 @@ def bboxes_iou(bboxes_a: torch.Tensor, bboxes_b: torch.Tensor, xyxy: bool = True
     return pairwise_iou(bboxes_a, bboxes_b, fmt="xyxy" if xyxy else "cxcywh")
 
 
-cxcywh2xyxy = cxcywh_to_xyxy
-xyxy2cxcywh = xyxy_to_cxcywh
-xyxy2xywh = xyxy_to_xywh
+def _in_place(convert):
+    """Megvii's converters write into their argument ([N, 4], tensor or ndarray) and return it;
+    user code may rely on either, so these do both."""
+    def converter(bboxes):
+        bboxes[..., :4] = convert(bboxes[..., :4])
+        return bboxes
+
+    converter.__name__ = converter.__qualname__ = {cxcywh_to_xyxy: "cxcywh2xyxy", xyxy_to_cxcywh: "xyxy2cxcywh",
+                                                   xyxy_to_xywh: "xyxy2xywh"}[convert]
+    converter.__doc__ = f"In place (Megvii's name): ``bboxes[..., :4] = {convert.__name__}(bboxes)``; returns bboxes."
+    return converter
+
+
+cxcywh2xyxy = _in_place(cxcywh_to_xyxy)
+xyxy2cxcywh = _in_place(xyxy_to_cxcywh)
+xyxy2xywh = _in_place(xyxy_to_xywh)
 
 
 def adjust_box_anns(bbox: np.ndarray, scale_ratio: float, padw: float, padh: float, w_max: float,
