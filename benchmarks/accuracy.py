@@ -112,7 +112,7 @@ def train(spec: RunSpec, out_dir: Path, epochs: Optional[int], extra: List[str])
 
 
 def score(spec: RunSpec, result: RunResult, out_dir: Path) -> None:
-    from yolox.exp.checkpoint_model import load_model
+    from yolox.deploy.model_loading import load_model
     from yolox.exp import get_exp
 
     exp_name = Path(spec.exp_file).stem

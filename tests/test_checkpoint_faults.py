@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from yolox.exp import get_exp
-from yolox.exp.checkpoint_model import load_model
+from yolox.deploy.model_loading import load_model
 from yolox.utils import atomic_io
 from yolox.utils.checkpoint import CheckpointWriteError, CorruptCheckpointError, read_checkpoint, save_checkpoint
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from yolox.deploy import Predictor
-from yolox.exp.checkpoint_model import load_model
+from yolox.deploy.model_loading import load_model
 from yolox.exp import get_exp
 from yolox.utils.visualize import color_for
 

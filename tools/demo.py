@@ -14,7 +14,7 @@ import torch
 from loguru import logger
 
 from yolox.core.run import build_exp
-from yolox.exp.checkpoint_model import load_model
+from yolox.deploy.model_loading import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
 from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from yolox.core.run import build_exp
-from yolox.exp.checkpoint_model import model_for_export
+from yolox.deploy.model_loading import model_for_export
 from yolox.deploy.export_check import add_model_source_flags, verify_export
 from yolox.deploy.onnx_export import OnnxExportSettings, check_onnx, export_onnx
 

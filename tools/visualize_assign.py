@@ -17,7 +17,7 @@ from loguru import logger
 from torch import nn
 
 from yolox.core.run import build_exp
-from yolox.exp.checkpoint_model import load_model
+from yolox.deploy.model_loading import load_model
 from yolox.deploy.demo import write_image
 from yolox.models.assignment_view import compute_assignments
 from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP

@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 from loguru import logger
 
-from yolox.exp.checkpoint_model import load_model
+from yolox.deploy.model_loading import load_model
 from yolox.evaluators.inference import predict_loader
 from yolox.utils.dist import is_main_process
 from yolox.utils.setup_env import seed_everything

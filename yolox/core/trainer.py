@@ -17,7 +17,6 @@ Call order (each a method below, so a subclass or a reader finds every stage by 
 Only rank 0 writes files; every rank runs the same iterations, so collectives line up.
 """
 import contextlib
-import inspect
 import os
 import random
 import time
@@ -29,8 +28,11 @@ from loguru import logger
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from yolox.utils.checkpoint import (ResumeWeights, checkpoint_weights, load_matching_weights, read_checkpoint,
-                                    resume_weights, save_checkpoint)
+from yolox.data import DataLoader, DataPrefetcher, YoloBatchSampler
+from yolox.models import YOLOFPN, YOLOPAFPN
+from yolox.utils.checkpoint import (ResumeWeights, RunProgress, capture_rng_state, checkpoint_weights,
+                                    load_matching_weights, model_meta, read_checkpoint, restore_rng_state,
+                                    resume_weights, run_progress, save_checkpoint, training_checkpoint)
 from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
 from yolox.utils.allreduce_norm import all_reduce_norm
 from yolox.utils.ema import ModelEMA, unwrap_model
@@ -38,14 +40,13 @@ from yolox.utils.logger import remove_logger, setup_logger
 from yolox.utils.model_utils import to_channels_last
 from yolox.utils.setup_env import configure_reproducibility, occupy_mem
 
-from .checkpoint import capture_rng_state, model_meta, restore_rng_state
+from .options import TrainOptions
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionRequest
 from .progress import WindowMeter, format_eta, memory_mb
 
 __all__ = ["Trainer", "NonFiniteLossError"]
 
 LOSS_KEYS = ("total_loss", "iou_loss", "l1_loss", "conf_loss", "cls_loss", "num_fg")
-MULTISCALE_EVERY = 10  # iterations between input-size changes (YOLOX's rule)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -53,26 +54,28 @@ class NonFiniteLossError(RuntimeError):
 
 
 class Trainer:
-    """Trains ``exp``'s model with the options of tools/train.py (``args``: batch_size, fp16, ckpt,
-    resume, start_epoch, unsafe_load, cache, occupy, logger, experiment_name, deterministic, sync_bn)."""
+    """Trains ``exp``'s model with the flags of tools/train.py (``args``); what it reads of either is
+    ``TrainOptions`` (``self.options``). The experiment's builders and Megvii's hooks
+    (``random_resize``, ``preprocess``, ``eval``) are called on ``exp``."""
 
     def __init__(self, exp, args):
         self.exp = exp
         self.args = args
-        self.max_epoch = exp.max_epoch
+        self.options = options = TrainOptions.from_exp(exp, args)
+        self.max_epoch = options.max_epoch
         self.is_distributed = get_world_size() > 1
         self.rank = get_rank()
         self.local_rank = get_local_rank()
         self.device = torch.device(f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu")
-        self.amp_training = bool(getattr(args, "fp16", False)) and self.device.type == "cuda"
+        self.amp_training = options.fp16 and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_training)
-        self.use_model_ema = bool(exp.ema)
-        self.save_history_ckpt = bool(exp.save_history_ckpt)
-        self.accumulate = max(1, int(getattr(exp, "accumulate", 1)))
-        self.input_size = tuple(exp.input_size)
+        self.use_model_ema = bool(options.ema)
+        self.accumulate = options.accumulate_steps
+        self.eval_interval = options.eval_interval  # 1 in the no-aug epochs
+        self.multiscale = exp.get_multiscale()  # .size: the training size now; exp.input_size is its base
         self.best_ap, self.best_epoch = 0.0, -1
-        self.meter = WindowMeter(window=max(int(exp.print_interval), 1))
-        self.file_name = os.path.join(exp.output_dir, getattr(args, "experiment_name", None) or exp.exp_name)
+        self.meter = WindowMeter(window=max(int(options.print_interval), 1))
+        self.file_name = os.path.join(options.output_dir, options.run_name)
         self.start_epoch = self.epoch = self.iter = 0
         self.start_iter = 0  # iterations of start_epoch done before an interruption
         self.preemption = PreemptionRequest()
@@ -84,6 +87,7 @@ class Trainer:
         self.no_aug = False
         self.stop_reason: Optional[str] = None
         self.tblogger = None
+        self.batches = None
         self._log_handlers = []
         self._resume_rng = None
         self._frozen_params = []
@@ -138,33 +142,35 @@ class Trainer:
     # ------------------------------------------------------------------ stages
     def before_train(self) -> None:
         self.prepare_output()
-        configure_reproducibility(self.exp.seed, rank=self.rank, deterministic=getattr(self.args, "deterministic",
-                                                                                       False))
-        logger.info("args: {}", vars(self.args) if hasattr(self.args, "__dict__") else self.args)
+        options = self.options
+        configure_reproducibility(options.seed, rank=self.rank, deterministic=options.deterministic)
+        logger.info("options: {}", options)
         logger.info("exp:\n{}", self.exp)
         model = self.exp.get_model().to(self.device)
-        if getattr(self.exp, "channels_last", False):
+        if options.channels_last:
             to_channels_last(model)
-        self.optimizer = self.exp.get_optimizer(self.args.batch_size)
+        self.optimizer = self.exp.get_optimizer(options.batch_size)
         resumed = self.load_start_checkpoint(model)
-        self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs
+        self.no_aug = self.start_epoch >= self.max_epoch - options.no_aug_epochs
         if self.is_distributed:
             # The ranks check free memory for their RAM caches together, before any fills one.
             torch.distributed.barrier()
-        self.train_loader = self.exp.get_data_loader(batch_size=self.args.batch_size,
+        self.train_loader = self.exp.get_data_loader(batch_size=options.batch_size,
                                                      is_distributed=self.is_distributed, no_aug=self.no_aug,
-                                                     cache_img=getattr(self.args, "cache", None))
+                                                     cache_img=options.cache)
+        # A dataset of an experiment's own making may not name its classes.
+        self.class_names = getattr(self.train_loader.dataset, "class_names", None)
         self.check_num_classes()
         self.max_iter = len(self.train_loader)
         self.schedule_no_aug()
         self.seed_samples()
-        self.lr_scheduler = self.exp.get_lr_scheduler(self.exp.basic_lr_per_img * self.args.batch_size, self.max_iter)
+        self.lr_scheduler = self.exp.get_lr_scheduler(options.basic_lr_per_img * options.batch_size, self.max_iter)
         self.batches = self.batch_stream(self.start_epoch * self.max_iter + self.start_iter)
-        if getattr(self.args, "occupy", False):
+        if options.occupy:
             occupy_mem(self.device)
         self.model = self.wrap_distributed(model)
         self.setup_ema(model, resumed)
-        self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size, is_distributed=self.is_distributed)
+        self.evaluator = self.exp.get_evaluator(batch_size=options.batch_size, is_distributed=self.is_distributed)
         self.setup_tensorboard()
         logger.info("training from epoch {}{} for {} epochs of {} iterations; model:\n{}", self.start_epoch + 1,
                     f", iteration {self.start_iter + 1}" if self.start_iter else "", self.max_epoch, self.max_iter,
@@ -173,27 +179,28 @@ class Trainer:
 
     def before_epoch(self) -> None:
         logger.info("---> start train epoch {}", self.epoch + 1)
-        if self.epoch >= self.max_epoch - self.exp.no_aug_epochs:
+        if self.epoch >= self.max_epoch - self.options.no_aug_epochs:
             self.switch_to_no_aug()
         self.model.train()
-        self.freeze_backbone(self.epoch < int(getattr(self.exp, "freeze_backbone_epochs", 0)))
+        self.freeze_backbone(self.epoch < self.options.freeze_backbone_epochs)
 
     def after_iter(self) -> None:
-        if (self.iter + 1) % self.exp.print_interval == 0:
+        if (self.iter + 1) % self.options.print_interval == 0:
             self.log_progress()
-        if (self.progress_in_iter + 1) % MULTISCALE_EVERY == 0:
-            self.input_size = tuple(self.exp.random_resize(self.train_loader, self.epoch, self.rank,
-                                                           self.is_distributed))
+        if self.multiscale.due(self.progress_in_iter + 1):
+            # Megvii's hook, so an experiment overriding it still picks the sizes.
+            self.multiscale.size = tuple(self.exp.random_resize(self.train_loader, self.epoch, self.rank,
+                                                                self.is_distributed))
 
     def after_epoch(self) -> None:
         self.log_epoch_timing()
         last_epoch = self.epoch + 1 == self.max_epoch
         improved = False
         self.agree_norm_statistics()
-        if (self.epoch + 1) % self.exp.eval_interval == 0 or last_epoch:
+        if (self.epoch + 1) % self.eval_interval == 0 or last_epoch:
             improved = self.evaluate()
         self.save_checkpoints(improved)
-        patience = int(getattr(self.exp, "patience", 0))
+        patience = int(self.options.patience)
         if patience > 0 and self.epoch - self.best_epoch >= patience and not last_epoch:
             self.stop_reason = f"no AP gain for {self.epoch - self.best_epoch} epochs (patience {patience})"
             logger.info("early stop after epoch {}: {}", self.epoch + 1, self.stop_reason)
@@ -213,9 +220,8 @@ class Trainer:
 
     def close_loader(self) -> None:
         """Let the loader's workers go now (their iterator is dropped), not at interpreter exit."""
-        close = getattr(getattr(self, "batches", None), "close", None)
-        if close is not None:
-            close()
+        if self.batches is not None:
+            self.batches.close()
         self.batches = None
 
     # ------------------------------------------------------------------ pieces
@@ -224,12 +230,12 @@ class Trainer:
             Path(self.file_name).mkdir(parents=True, exist_ok=True)
         self._log_handlers = setup_logger(self.file_name, distributed_rank=self.rank, filename="train_log.txt",
                                           mode="a")
-        if getattr(self.args, "fp16", False) and self.device.type != "cuda":
+        if self.options.fp16 and self.device.type != "cuda":
             logger.warning("--fp16 needs CUDA; training in float32 on the CPU")
 
     def check_num_classes(self) -> None:
         """The head must have a prediction for every class in the data; a too-large head only wastes."""
-        names = getattr(self.train_loader.dataset, "class_names", None)
+        names = self.class_names
         if not names or len(names) == self.exp.num_classes:
             return
         if len(names) > self.exp.num_classes:
@@ -240,24 +246,26 @@ class Trainer:
                        "positive", len(names), self.exp.num_classes)
 
     def batch_stream(self, batches_done: int):
-        """Endless (images, targets) on the device; a resumed run starts after ``batches_done``."""
-        if hasattr(self.train_loader, "fast_forward"):
+        """Endless (images, targets) on the device; a resumed run starts after ``batches_done``
+        (the project's ``DataLoader`` skips them unloaded; a loader of an experiment's own making
+        starts its stream again, with a warning)."""
+        if isinstance(self.train_loader, DataLoader):
             self.train_loader.fast_forward(batches_done)
+        elif batches_done:
+            logger.warning("the experiment's own loader ({}) cannot skip the {} batches already trained on: the "
+                           "resumed run starts its data stream again", type(self.train_loader).__name__, batches_done)
         if self.device.type == "cuda":
-            from yolox.data import DataPrefetcher
-
-            prefetcher = DataPrefetcher(self.train_loader)
-            return iter(prefetcher.next, (None, None))
+            return _prefetched(DataPrefetcher(self.train_loader))
         # No prefetch on a CPU: a batch is drawn when it is used, so a resumed run replays the
         # same augmentations from the restored RNG states.
         return ((batch[0], batch[1]) for batch in self.train_loader)
 
     def fetch_batch(self):
-        """(images [B, 3, h, w], targets [B, M, 5] cls, cx, cy, w, h) at the current input size."""
+        """(images [B, 3, h, w], targets [B, M, 5] cls, cx, cy, w, h) at the current multiscale size."""
         inps, targets = next(self.batches)
         inps = inps.to(self.device, non_blocking=True).float()
         targets = targets.to(self.device, non_blocking=True).float()
-        return self.exp.preprocess(inps, targets, self.input_size)
+        return self.exp.preprocess(inps, targets, self.multiscale.size)  # Megvii's hook
 
     def set_lr(self, iteration: int) -> float:
         lr = self.lr_scheduler.update_lr(iteration)
@@ -306,23 +314,23 @@ class Trainer:
         self.no_aug = True
         self.train_loader.close_mosaic()
         unwrap_model(self.model).head.enable_l1()
-        self.exp.eval_interval = 1
+        self.eval_interval = 1
 
     def schedule_no_aug(self) -> None:
         """Tell the loader now at which batch mosaic/MixUp stop: its workers prepare batches ahead,
         and those of the first no-aug epoch must not depend on when they were asked for."""
-        first_no_aug_batch = max(0, self.max_epoch - self.exp.no_aug_epochs) * self.max_iter
-        close_mosaic = getattr(self.train_loader, "close_mosaic", None)
-        if close_mosaic is not None and "from_batch" in inspect.signature(close_mosaic).parameters:
-            close_mosaic(from_batch=first_no_aug_batch)
+        if isinstance(self.train_loader, DataLoader):  # others get Megvii's close_mosaic() at that epoch
+            first_no_aug_batch = max(0, self.max_epoch - self.options.no_aug_epochs) * self.max_iter
+            self.train_loader.close_mosaic(from_batch=first_no_aug_batch)
 
     def seed_samples(self) -> None:
         """Give the batch sampler a run seed for its per-sample seeds (``yolox.data.sample_seeds``)
         when the experiment has none: a resumed run takes the checkpoint's, a new one draws one
         (rank 0's, for all ranks), so --resume repeats the batches of any run, seeded or not."""
-        batch_sampler = getattr(self.train_loader, "batch_sampler", None)
-        if batch_sampler is None or not hasattr(batch_sampler, "seed"):
+        if not (isinstance(self.train_loader, DataLoader)
+                and isinstance(self.train_loader.batch_sampler, YoloBatchSampler)):
             return  # a loader of the experiment's own making
+        batch_sampler = self.train_loader.batch_sampler
         if batch_sampler.seed is None:
             if self.data_seed is None:
                 drawn = torch.tensor([random.SystemRandom().randrange(2 ** 31)], device=self.device)
@@ -334,10 +342,10 @@ class Trainer:
 
     def freeze_backbone(self, frozen: bool) -> None:
         """Frozen: CSPDarknet's weights get no updates and its BatchNorms keep their statistics."""
-        model = unwrap_model(self.model)
-        backbone = getattr(model.backbone, "backbone", model.backbone)
+        neck = unwrap_model(self.model).backbone
+        backbone = neck.backbone if isinstance(neck, (YOLOPAFPN, YOLOFPN)) else neck  # the darknet under the neck
         if frozen and not self._frozen_params:
-            logger.info("backbone frozen for the first {} epochs", self.exp.freeze_backbone_epochs)
+            logger.info("backbone frozen for the first {} epochs", self.options.freeze_backbone_epochs)
         self._frozen_params = list(backbone.parameters()) if frozen else []
         if frozen:
             for module in backbone.modules():
@@ -347,7 +355,7 @@ class Trainer:
     def wrap_distributed(self, model: nn.Module) -> nn.Module:
         if not self.is_distributed:
             return model
-        if getattr(self.args, "sync_bn", False):
+        if self.options.sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         device_ids = [self.local_rank] if self.device.type == "cuda" else None
         return DDP(model, device_ids=device_ids, broadcast_buffers=False)
@@ -357,14 +365,14 @@ class Trainer:
         Megvii file did not: its weights, now the model's, seed the EMA, as Megvii's trainer does)."""
         if not self.use_model_ema:
             return
-        self.ema_model = ModelEMA(model, decay=float(getattr(self.exp, "ema_decay", 0.9999)))
+        self.ema_model = ModelEMA(model, decay=float(self.options.ema_decay))
         if resumed is not None and resumed.ema is not None and resumed.ema_updates is not None:
             self.ema_model.load_state_dict({"state_dict": resumed.ema, "updates": resumed.ema_updates})
         else:
             self.ema_model.updates = self.max_iter * self.start_epoch
 
     def setup_tensorboard(self) -> None:
-        if self.rank != 0 or getattr(self.args, "logger", "tensorboard") != "tensorboard":
+        if self.rank != 0 or self.options.logger != "tensorboard":
             return
         from torch.utils.tensorboard import SummaryWriter
 
@@ -372,60 +380,55 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def load_start_checkpoint(self, model: nn.Module) -> Optional[ResumeWeights]:
-        """--resume: the whole state of ``latest_ckpt.pth`` (or -c), in any layout ``resume_weights``
-        reads; returns its weights for the EMA. -c alone: the fitting tensors of the weights to run."""
-        ckpt_path = getattr(self.args, "ckpt", None)
-        allow_pickle = bool(getattr(self.args, "unsafe_load", False))
-        if getattr(self.args, "resume", False):
-            ckpt_path = ckpt_path or os.path.join(self.file_name, "latest_ckpt.pth")
-            ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
-            resumed = resume_weights(ckpt)
-            model.load_state_dict(resumed.model)
-            if ckpt.get("optimizer"):
-                self.optimizer.load_state_dict(ckpt["optimizer"])
-            if ckpt.get("scaler") and self.amp_training:
-                self.scaler.load_state_dict(ckpt["scaler"])
-            self.best_ap = float(ckpt.get("best_ap", 0.0))
-            self.best_epoch = int(ckpt.get("best_epoch", -1))
-            start_epoch = getattr(self.args, "start_epoch", None)
-            self.start_epoch = start_epoch - 1 if start_epoch is not None else int(ckpt["start_epoch"])
-            self._resume_rng = ckpt.get("rng") if start_epoch is None else None
-            if ckpt.get("data_seed") is not None:
-                self.data_seed = int(ckpt["data_seed"])
-            if start_epoch is None:  # the very position of an interrupted run; -e restarts whole epochs
-                self.start_iter = int(ckpt.get("epoch_iteration", 0))
-                self.input_size = tuple(ckpt.get("input_size", self.input_size))
-            logger.info("resumed from {} at epoch {}{}", ckpt_path, self.start_epoch + 1,
-                        f", iteration {self.start_iter + 1}" if self.start_iter else "")
-            return resumed
-        if ckpt_path:
-            ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
-            load_matching_weights(model, checkpoint_weights(ckpt), source=str(ckpt_path))
-        return None
+        """--resume: the whole state of ``latest_ckpt.pth`` (or -c), in any layout the checkpoint
+        home reads; returns its weights for the EMA. -c alone: the fitting tensors of the weights to run."""
+        options = self.options
+        ckpt_path = options.ckpt
+        if not options.resume:
+            if ckpt_path:
+                ckpt = read_checkpoint(ckpt_path, allow_pickle=options.unsafe_load)
+                load_matching_weights(model, checkpoint_weights(ckpt), source=str(ckpt_path))
+            return None
+        ckpt_path = ckpt_path or os.path.join(self.file_name, "latest_ckpt.pth")
+        ckpt = read_checkpoint(ckpt_path, allow_pickle=options.unsafe_load)
+        resumed, progress = resume_weights(ckpt), run_progress(ckpt)
+        if options.start_epoch is None and progress.start_epoch is None:
+            raise ValueError(f"--resume: {ckpt_path} records no epoch (it holds weights only); fine-tune from it "
+                             "with -c alone, or give the epoch to restart at with -e")
+        model.load_state_dict(resumed.model)
+        if ckpt.get("optimizer"):
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt.get("scaler") and self.amp_training:
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.best_ap, self.best_epoch = progress.best_ap, progress.best_epoch
+        if progress.data_seed is not None:
+            self.data_seed = progress.data_seed
+        if options.start_epoch is not None:  # -e restarts whole epochs
+            self.start_epoch = options.start_epoch - 1
+        else:  # the very position of an interrupted run
+            self.start_epoch, self.start_iter = progress.start_epoch, progress.epoch_iteration
+            self._resume_rng = ckpt.get("rng")
+            self.multiscale.size = progress.multiscale_size or self.multiscale.size
+        logger.info("resumed from {} at epoch {}{}", ckpt_path, self.start_epoch + 1,
+                    f", iteration {self.start_iter + 1}" if self.start_iter else "")
+        return resumed
 
     def checkpoint_state(self, *, epoch_done: bool = True) -> dict:
-        """The layout of ``yolox.core.checkpoint``: "model" holds the weights to run (the EMA's, which
-        were evaluated), "train_model" the raw ones; without EMA both name one dict, stored once.
+        """This run as ``yolox.utils.checkpoint.training_checkpoint`` lays it out: "model" holds the
+        weights to run (the EMA's, which were evaluated), "train_model" the raw ones.
         ``epoch_done=False``: the state after the current iteration of an unfinished epoch."""
-        model = unwrap_model(self.model)
-        train_weights = model.state_dict()
         epoch_iteration = 0 if epoch_done else self.iter + 1
-        return {
-            "model": self.ema_model.ema.state_dict() if self.use_model_ema else train_weights,
-            "optimizer": self.optimizer.state_dict(),
-            "start_epoch": self.epoch + 1 if epoch_done else self.epoch,
-            "train_model": train_weights,
-            "ema_updates": int(self.ema_model.updates) if self.use_model_ema else None,
-            "scaler": self.scaler.state_dict() if self.amp_training else None,
-            "iteration": self.epoch * self.max_iter + (self.max_iter if epoch_done else epoch_iteration),
-            "epoch_iteration": epoch_iteration,
-            "input_size": [int(v) for v in self.input_size],
-            "data_seed": self.data_seed,
-            "best_ap": float(self.best_ap),
-            "best_epoch": int(self.best_epoch),
-            "rng": capture_rng_state(),
-            "meta": model_meta(self.exp, getattr(self.train_loader.dataset, "class_names", None)),
-        }
+        weights = ResumeWeights(model=unwrap_model(self.model).state_dict())
+        if self.use_model_ema:
+            weights.ema, weights.ema_updates = self.ema_model.ema.state_dict(), int(self.ema_model.updates)
+        progress = RunProgress(
+            start_epoch=self.epoch + 1 if epoch_done else self.epoch, epoch_iteration=epoch_iteration,
+            iteration=self.epoch * self.max_iter + (self.max_iter if epoch_done else epoch_iteration),
+            multiscale_size=self.multiscale.size, data_seed=self.data_seed, best_ap=self.best_ap,
+            best_epoch=self.best_epoch)
+        return training_checkpoint(weights=weights, progress=progress, optimizer=self.optimizer.state_dict(),
+                                   scaler=self.scaler.state_dict() if self.amp_training else None,
+                                   rng=capture_rng_state(), meta=model_meta(self.exp, self.class_names))
 
     def agree_norm_statistics(self) -> None:
         """Average BatchNorm statistics over the ranks (each tracked only its own batches; DDP does not
@@ -442,7 +445,7 @@ class Trainer:
         state = self.checkpoint_state()
         path = save_checkpoint(state, is_best=improved, save_dir=self.file_name, model_name="latest")
         names = ["latest"] + (["best"] if improved else [])
-        if self.save_history_ckpt:
+        if self.options.save_history_ckpt:
             names.append(f"epoch_{self.epoch + 1}")
             save_checkpoint(state, is_best=False, save_dir=self.file_name, model_name=names[-1])
         logger.info("saved {} checkpoint(s) to {}", ", ".join(names), Path(path).parent)
@@ -490,7 +493,7 @@ class Trainer:
             "size: {}, ETA: {}", self.epoch + 1, self.max_epoch, self.iter + 1, self.max_iter,
             memory_mb(self.device), iter_time, self.meter.mean("data_time"),
             ", ".join(f"{k}: {v:.3f}" for k, v in losses.items()), self.meter.latest("lr"),
-            self.input_size[0], format_eta(remaining))
+            self.multiscale.size[0], format_eta(remaining))
         if self.tblogger is not None:
             step = self.progress_in_iter + 1
             self.tblogger.add_scalar("train/lr", self.meter.latest("lr"), step)
@@ -510,3 +513,12 @@ def _model_summary(model: nn.Module, test_size) -> str:
     from yolox.utils.model_utils import get_model_info
 
     return get_model_info(model, test_size)
+
+
+def _prefetched(prefetcher):
+    """The (images, targets) of a ``DataPrefetcher`` as a generator (closable like the CPU stream)."""
+    while True:
+        images, targets = prefetcher.next()
+        if images is None:
+            return
+        yield images, targets

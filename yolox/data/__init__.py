@@ -20,5 +20,5 @@ from .datasets import (
     dataset_format,
 )
 from .errors import AnnotationError, DataLoaderTimeout, DatasetNotFoundError, ImageReadError
-from .multiscale import random_input_size, resize_batch
+from .multiscale import Multiscale, random_input_size, resize_batch
 from .samplers import InfiniteSampler, YoloBatchSampler

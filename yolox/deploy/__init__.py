@@ -1,3 +1,3 @@
 """Using a trained model outside training: predict and draw, export (models come from
-yolox.exp.checkpoint_model.load_model)."""
+yolox.deploy.model_loading.load_model)."""
 from .predictor import Detections, Predictor

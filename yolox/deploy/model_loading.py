@@ -14,12 +14,10 @@ import torch
 from loguru import logger
 from torch import nn
 
-from yolox.utils.checkpoint import checkpoint_weights, infer_num_classes, load_exact_weights, read_checkpoint
+from yolox.utils.checkpoint import checkpoint_architecture, checkpoint_weights, load_exact_weights, read_checkpoint
 from yolox.utils.model_utils import fuse_model, to_channels_last
 
 __all__ = ["LoadedModel", "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
-
-ARCH_FIELDS = ("depth", "width", "act", "depthwise")
 
 
 @dataclass
@@ -34,20 +32,17 @@ class LoadedModel:
 
 
 def apply_checkpoint_architecture(exp, ckpt: dict, source: str = "checkpoint") -> int:
-    """Make ``exp`` build the checkpoint's network: its num_classes (meta or weight shape) and, if
-    its metadata says so, its depth, width, act and depthwise. Returns num_classes."""
-    meta = ckpt.get("meta") or {}
-    num_classes = int(meta.get("num_classes") or infer_num_classes(ckpt["model"], source))
-    changes = {"num_classes": num_classes}
-    changes.update({k: meta[k] for k in ARCH_FIELDS if k in meta and meta[k] is not None})
-    changed = {k: v for k, v in changes.items() if getattr(exp, k, None) != v}
+    """Make ``exp`` build the checkpoint's network (``checkpoint_architecture``: its num_classes
+    and, where its metadata says so, depth, width, act and depthwise). Returns num_classes."""
+    arch = checkpoint_architecture(ckpt, source)
+    changed = {k: v for k, v in arch.items() if getattr(exp, k, None) != v}
     if changed:
         logger.info("{}: building the model with the checkpoint's {} (experiment had {})", source, changed,
                     {k: getattr(exp, k, None) for k in changed})
         for key, value in changed.items():
             setattr(exp, key, value)
         exp.model = None  # Exp.get_model caches the model it built
-    return num_classes
+    return arch["num_classes"]
 
 
 def resolve_class_names(*, meta: Dict, exp, num_classes: int) -> tuple:

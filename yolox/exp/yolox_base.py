@@ -32,10 +32,11 @@ class Exp(BaseExp):
         # Seconds without a batch from the loader workers before training stops with what each worker
         # was loading (beyond Megvii's surface); 0 waits forever.
         self.data_timeout = 300
-        self.input_size = (640, 640)  # (height, width)
+        self.input_size = (640, 640)  # (height, width): the loader's size, the base of multiscale training
         # Multiscale training picks sizes in input_size +- multiscale_range * 32;
         # an experiment may set random_size = (min, max) in units of 32 instead.
         self.multiscale_range = 5
+        self.random_size = None
         self.data_dir = None  # None: datasets/COCO
         self.train_ann = "instances_train2017.json"
         self.val_ann = "instances_val2017.json"
@@ -177,26 +178,23 @@ class Exp(BaseExp):
                           pin_memory=torch.cuda.is_available(), worker_init_fn=worker_init_reset_seed,
                           generator=generator, data_timeout=self.data_timeout)
 
+    def get_multiscale(self):
+        """The multiscale training policy (``yolox.data.Multiscale``): sizes around ``input_size``
+        (``multiscale_range``, or ``random_size``); the trainer owns it and keeps its current size."""
+        from yolox.data import Multiscale
+
+        return Multiscale(base_size=self.input_size, multiscale_range=self.multiscale_range,
+                          random_size=self.random_size)
+
     def random_resize(self, data_loader, epoch: int, rank: int, is_distributed: bool):
-        """A random multiscale input size (h, w), the same on every rank (drawn on rank 0)."""
-        import torch
-        import torch.distributed as dist
-
-        from yolox.data import random_input_size
-
-        size = random_input_size(self.input_size, self.multiscale_range, getattr(self, "random_size", None))
-        if not is_distributed:
-            return size
-        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-        tensor = torch.tensor(size if rank == 0 else (0, 0), dtype=torch.long, device=device)
-        dist.broadcast(tensor, 0)
-        return int(tensor[0]), int(tensor[1])
+        """Megvii's hook: the next multiscale size (h, w), the same on every rank (drawn on rank 0).
+        An experiment may override it; by default ``get_multiscale().draw``."""
+        return self.get_multiscale().draw(distributed=is_distributed)
 
     def preprocess(self, inputs, targets, tsize):
-        """Resize a batch (images [B, 3, H, W], labels [B, M, 5] cls, cx, cy, w, h) from input_size to tsize."""
-        from yolox.data import resize_batch
-
-        return resize_batch(inputs, targets, tsize, self.input_size)
+        """Megvii's hook: resize a batch (images [B, 3, H, W], labels [B, M, 5] cls, cx, cy, w, h) from
+        input_size to tsize. An experiment may override it; by default ``get_multiscale().resize``."""
+        return self.get_multiscale().resize(inputs, targets, tsize)
 
     def get_eval_dataset(self, **kwargs):
         """Validation (or ``testdev=True``: test) dataset at test_size, letterbox only."""

@@ -1,0 +1,69 @@
+"""What the trainer reads from the experiment's attributes and tools/train.py's flags, declared once.
+
+``TrainOptions.from_exp(exp, args)`` is the only place that reads them, with the defaults below:
+an experiment written for Megvii (or on ``BaseExp`` alone) may lack this project's extra
+attributes, and a script of its own may hand the trainer a Namespace with fewer flags. The
+experiment's *builders* (``get_model``, ``get_data_loader``, ``random_resize``, ...) are hooks the
+trainer still calls on the experiment, so an experiment that overrides them keeps working.
+"""
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+__all__ = ["TrainOptions"]
+
+_FROM_ARGS = ("batch_size", "fp16", "ckpt", "resume", "start_epoch", "unsafe_load", "cache", "occupy", "logger",
+              "experiment_name", "deterministic", "sync_bn")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    # ------------------------------------------------ tools/train.py's flags
+    batch_size: int = 64  # images per iteration over all processes (-b)
+    fp16: bool = False  # mixed precision (CUDA only)
+    ckpt: Optional[str] = None  # -c: the run to resume (with resume) or weights to fine-tune from
+    resume: bool = False
+    start_epoch: Optional[int] = None  # -e with --resume: restart at this epoch, 1-based
+    unsafe_load: bool = False  # read checkpoints that need full unpickling
+    cache: Optional[str] = None  # "ram" / "disk" image cache
+    occupy: bool = False  # reserve GPU memory up front
+    logger: str = "tensorboard"  # or "none"
+    experiment_name: Optional[str] = None  # -expn: output folder name (default: exp_name)
+    deterministic: bool = False
+    sync_bn: bool = False
+    # ------------------------------------------------ the experiment's attributes (Exp's defaults)
+    exp_name: str = "yolox"
+    output_dir: str = "./YOLOX_outputs"
+    seed: Optional[int] = None
+    max_epoch: int = 300
+    no_aug_epochs: int = 15
+    basic_lr_per_img: float = 0.01 / 64.0
+    ema: bool = True
+    ema_decay: float = 0.9999
+    accumulate: int = 1  # iterations whose gradients add up before one optimizer step
+    patience: int = 0  # epochs without a better AP before stopping; 0: never
+    freeze_backbone_epochs: int = 0
+    channels_last: bool = True
+    print_interval: int = 10
+    eval_interval: int = 10
+    save_history_ckpt: bool = True
+
+    @classmethod
+    def from_exp(cls, exp: Any, args: Any) -> "TrainOptions":
+        """The options of ``exp`` (an ``Exp``) and ``args`` (tools/train.py's parsed flags, or any
+        object with some of them); missing ones take the defaults above."""
+        values = {}
+        for option in fields(cls):
+            source = args if option.name in _FROM_ARGS else exp
+            values[option.name] = getattr(source, option.name, option.default)
+        if values["batch_size"] is None:  # -b not given: the experiment's
+            values["batch_size"] = getattr(exp, "batch_size", cls.batch_size)
+        return cls(**values)
+
+    @property
+    def run_name(self) -> str:
+        """The output folder's name: -expn, else the experiment's name."""
+        return self.experiment_name or self.exp_name
+
+    @property
+    def accumulate_steps(self) -> int:
+        return max(1, int(self.accumulate))
