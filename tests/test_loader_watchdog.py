@@ -1,5 +1,5 @@
 """A loader whose workers give nothing for ``data_timeout`` seconds raises, naming each worker's pid,
-state and the sample it is stuck on (yolox.data.loader_watchdog), on the slot path and torch's path."""
+state and the sample it is stuck on (yolox.data.loader.watchdog), on the slot path and torch's path."""
 import gc
 import re
 import time
@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import Dataset
 
 from yolox.data import BatchSlotLoader, DataLoaderTimeout
-from yolox.data.batch_slots import _SlotIterator
-from yolox.data.loader_watchdog import WorkerActivity, _sample_index
+from yolox.data.loader.slots import SlotIterator
+from yolox.data.loader.watchdog import WorkerActivity, _sample_index
 from yolox.exp import Exp
 
 from _train_helpers import make_tiny_sample
@@ -53,7 +53,7 @@ def check_stuck_worker_is_named(*, slots: bool, pin_memory: bool):
     loader = BatchSlotLoader(StuckAt(stuck=7), batch_size=2, num_workers=2, reuse_batch_memory=slots,
                              pin_memory=pin_memory, data_timeout=2)
     iterator = iter(loader)
-    assert isinstance(iterator, _SlotIterator) == slots
+    assert isinstance(iterator, SlotIterator) == slots
     start = time.monotonic()
     labels = []
     with pytest.raises(DataLoaderTimeout) as info:
