@@ -122,3 +122,33 @@ def test_training_loader_gets_the_experiments_limit(tmp_path):
     exp.data_num_workers = 0
     exp.data_timeout = 42
     assert exp.get_data_loader(batch_size=2, is_distributed=False).data_timeout == 42
+
+
+@pytest.fixture
+def fresh_guard():
+    from yolox.data.loader import torch_private
+
+    torch_private.missing_torch_internal.cache_clear()
+    yield torch_private
+    torch_private.missing_torch_internal.cache_clear()
+
+
+def test_missing_iterator_internal_falls_back_to_torchs_timeout_and_says_so_once(monkeypatch, fresh_guard,
+                                                                              capture_log):
+    from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
+
+    monkeypatch.delattr(_MultiProcessingDataLoaderIter, "_try_get_data")  # as if torch renamed it
+    warnings = capture_log("WARNING")
+    loaders = [BatchSlotLoader(StuckAt(n=6), batch_size=2, num_workers=2, data_timeout=7) for _ in range(2)]
+    assert all(not loader.watch_workers and loader.timeout == 7 for loader in loaders)
+    assert [len(warnings), "_MultiProcessingDataLoaderIter._try_get_data is missing" in warnings[0]] == [1, True]
+    assert "data_timeout falls back to torch's timeout" in warnings[0]
+    slots_still_on = loaders[0].reuse_batch_memory  # the other feature does not need the iterator
+    assert slots_still_on and fresh_guard.missing_torch_internal("batch_slots") is None
+
+
+def test_guards_know_their_features():
+    from yolox.data.loader import torch_private
+
+    with pytest.raises(ValueError, match="unknown loader feature 'slots'"):
+        torch_private.missing_torch_internal("slots")
