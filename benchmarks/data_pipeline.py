@@ -66,8 +66,8 @@ def build_loader(kind: str, *, workers: int, data: Dict[str, str], cache: Option
                  reuse_batch_memory: Optional[bool] = None):
     """The loader ``Exp`` builds: train = mosaic + MixUp + affine + HSV + flip, eval = letterbox;
     ``cache`` ("ram" / "disk") is the training image cache (``--cache`` of tools/train.py);
-    ``reuse_batch_memory=False`` gives torch's own batch memory (``yolox.data.batch_slots``; None:
-    the loader's default, which follows ``YOLOX_BATCH_SLOTS``)."""
+    ``reuse_batch_memory=False`` gives torch's own batch memory (``yolox.data.loader.slots``; None:
+    the loader's default, which follows ``YOLOX_BATCH_SLOTS`` and ``YOLOX_FAST_LOADER``)."""
     from yolox.exp import Exp
 
     exp = Exp()

@@ -8,7 +8,7 @@ import pytest
 PROBE = """
 import ctypes, sys
 import numpy as np
-from yolox.utils.allocator import raise_malloc_thresholds
+from yolox.data.loader.malloc_tuning import raise_malloc_thresholds
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
@@ -58,10 +58,10 @@ def test_every_project_loader_tunes_its_process_and_its_workers(monkeypatch):
     import numpy as np
 
     from yolox.data import DataLoader
-    from yolox.data import batch_slots
+    from yolox.data.loader import base_loader
 
     calls, seen_ids = [], []
-    monkeypatch.setattr(batch_slots, "raise_malloc_thresholds", lambda: calls.append("tuned"))
+    monkeypatch.setattr(base_loader, "raise_malloc_thresholds", lambda: calls.append("tuned"))
     images = [np.zeros((2, 2), np.float32)] * 4
     DataLoader(images, batch_size=2)
     assert calls == ["tuned"]

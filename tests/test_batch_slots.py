@@ -1,11 +1,12 @@
-"""Workers writing batches into reused shared-memory slots (yolox.data.batch_slots)."""
+"""Workers writing batches into reused shared-memory slots (yolox.data.loader.slots)."""
 import numpy as np
 import pytest
 import torch
 from torch.utils.data import Dataset
 
 from yolox.data import BatchSlotLoader
-from yolox.data.batch_slots import SlotBatch, _SlotIterator
+from yolox.data.loader import torch_private
+from yolox.data.loader.slots import SlotBatch, SlotIterator
 
 
 class NumberedImages(Dataset):
@@ -48,7 +49,7 @@ def test_slot_batches_equal_torch_default_collate_and_slots_come_back():
     loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
     for _ in range(2):
         iterator = iter(loader)
-        assert isinstance(iterator, _SlotIterator)
+        assert isinstance(iterator, SlotIterator)
         got = []
         for batch in iterator:  # each batch dropped before the next: its slot comes back
             got.append([field.clone() if isinstance(field, torch.Tensor) else field for field in batch])
@@ -90,15 +91,15 @@ def test_torch_path_when_turned_off_or_not_the_default_collate():
     dataset = NumberedImages(9)
     expected = _torch_batches(dataset, 4)
     off = BatchSlotLoader(dataset, batch_size=4, num_workers=2, reuse_batch_memory=False)
-    assert not isinstance(iter(off), _SlotIterator)
+    assert not isinstance(iter(off), SlotIterator)
     _assert_same_batches(_batches(off), expected)
 
     def first_fields(samples):
         return [s[3] for s in samples]
 
     custom = BatchSlotLoader(dataset, batch_size=4, num_workers=2, collate_fn=first_fields)
-    assert not isinstance(iter(custom), _SlotIterator)
-    assert not isinstance(iter(BatchSlotLoader(dataset, batch_size=4)), _SlotIterator)  # 0 workers
+    assert not isinstance(iter(custom), SlotIterator)
+    assert not isinstance(iter(BatchSlotLoader(dataset, batch_size=4)), SlotIterator)  # 0 workers
     assert _batches(custom) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
 
 
@@ -119,9 +120,9 @@ def test_samples_that_do_not_stack_get_torchs_own_error():
 @pytest.mark.slow
 def test_the_environment_can_turn_slots_off(monkeypatch):
     monkeypatch.setenv("YOLOX_BATCH_SLOTS", "0")
-    assert not isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), _SlotIterator)
+    assert not isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), SlotIterator)
     monkeypatch.setenv("YOLOX_BATCH_SLOTS", "1")
-    assert isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), _SlotIterator)
+    assert isinstance(iter(BatchSlotLoader(NumberedImages(4), batch_size=2, num_workers=1)), SlotIterator)
 
 
 def test_persistent_workers_take_the_torch_path():
@@ -144,7 +145,7 @@ def test_yolox_dataloader_batches_travel_through_the_slots_and_equal_torchs():
     dataset = SamplerPairImages(10)
     expected = _torch_batches(dataset, 4)
     iterator = iter(DataLoader(dataset, batch_size=4, num_workers=2))  # the loader class the Exp builds
-    assert isinstance(iterator, _SlotIterator)
+    assert isinstance(iterator, SlotIterator)
     got = []
     for batch in iterator:
         # The image tensor is lent out of a slot: its memory starts at one of the mapped slots.
@@ -193,7 +194,7 @@ def test_main_side_frees_a_pinned_slot_at_once_and_a_lent_one_when_its_batch_die
                   storage=images.untyped_storage()),  # what the pin-memory thread hands on
         SlotBatch(images=images, rest=[torch.tensor([8])], worker=0, slot=1),
     ])
-    iterator = _SlotIterator(inner, [locks])
+    iterator = SlotIterator(inner, [locks])
     pinned = next(iterator)
     assert torch.equal(pinned[0], images) and pinned[1].item() == 7
     assert locks[0].acquire(block=False)  # free again at once
@@ -228,21 +229,17 @@ def _drop_pin_memory_helper(monkeypatch):
 
 def _replace_public_default_collate(monkeypatch):
     """The loader's default collate is no longer the one torch.utils.data exports."""
-    from yolox.data import batch_slots
-
     def other_collate(samples):
         return torch.utils.data._utils.collate.default_collate(samples)
 
-    monkeypatch.setattr(batch_slots, "default_collate", other_collate)
+    monkeypatch.setattr(torch_private, "default_collate", other_collate)
 
 
 @pytest.fixture
 def fresh_guard():
-    from yolox.data import batch_slots
-
-    batch_slots._missing_torch_internal.cache_clear()
-    yield batch_slots
-    batch_slots._missing_torch_internal.cache_clear()
+    torch_private.missing_torch_internal.cache_clear()
+    yield torch_private
+    torch_private.missing_torch_internal.cache_clear()
 
 
 @pytest.mark.parametrize("break_torch, missing", [
@@ -264,9 +261,9 @@ def test_missing_torch_internals_fall_back_to_torchs_path_and_say_so_once(monkey
             loader = BatchSlotLoader(dataset, batch_size=4, num_workers=2)
             for _ in range(2):
                 iterator = iter(loader)
-                assert not isinstance(iterator, _SlotIterator)
+                assert not isinstance(iterator, SlotIterator)
                 _assert_same_batches(list(iterator), expected)
     finally:
         logger.remove(handler)
     assert len(warnings) == 1 and missing in warnings[0] and "batch slots off" in warnings[0]
-    assert fresh_guard._missing_torch_internal() is not None
+    assert fresh_guard.missing_torch_internal("batch_slots") is not None

@@ -1,5 +1,5 @@
 """A loader whose workers give nothing for ``data_timeout`` seconds raises, naming each worker's pid,
-state and the sample it is stuck on (yolox.data.loader_watchdog), on the slot path and torch's path."""
+state and the sample it is stuck on (yolox.data.loader.watchdog), on the slot path and torch's path."""
 import gc
 import re
 import time
@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import Dataset
 
 from yolox.data import BatchSlotLoader, DataLoaderTimeout
-from yolox.data.batch_slots import _SlotIterator
-from yolox.data.loader_watchdog import WorkerActivity, _sample_index
+from yolox.data.loader.slots import SlotIterator
+from yolox.data.loader.watchdog import WorkerActivity, _sample_index
 from yolox.exp import Exp
 
 from _train_helpers import make_tiny_sample
@@ -53,7 +53,7 @@ def check_stuck_worker_is_named(*, slots: bool, pin_memory: bool):
     loader = BatchSlotLoader(StuckAt(stuck=7), batch_size=2, num_workers=2, reuse_batch_memory=slots,
                              pin_memory=pin_memory, data_timeout=2)
     iterator = iter(loader)
-    assert isinstance(iterator, _SlotIterator) == slots
+    assert isinstance(iterator, SlotIterator) == slots
     start = time.monotonic()
     labels = []
     with pytest.raises(DataLoaderTimeout) as info:
@@ -122,3 +122,33 @@ def test_training_loader_gets_the_experiments_limit(tmp_path):
     exp.data_num_workers = 0
     exp.data_timeout = 42
     assert exp.get_data_loader(batch_size=2, is_distributed=False).data_timeout == 42
+
+
+@pytest.fixture
+def fresh_guard():
+    from yolox.data.loader import torch_private
+
+    torch_private.missing_torch_internal.cache_clear()
+    yield torch_private
+    torch_private.missing_torch_internal.cache_clear()
+
+
+def test_missing_iterator_internal_falls_back_to_torchs_timeout_and_says_so_once(monkeypatch, fresh_guard,
+                                                                              capture_log):
+    from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
+
+    monkeypatch.delattr(_MultiProcessingDataLoaderIter, "_try_get_data")  # as if torch renamed it
+    warnings = capture_log("WARNING")
+    loaders = [BatchSlotLoader(StuckAt(n=6), batch_size=2, num_workers=2, data_timeout=7) for _ in range(2)]
+    assert all(not loader.watch_workers and loader.timeout == 7 for loader in loaders)
+    assert [len(warnings), "_MultiProcessingDataLoaderIter._try_get_data is missing" in warnings[0]] == [1, True]
+    assert "data_timeout falls back to torch's timeout" in warnings[0]
+    slots_still_on = loaders[0].reuse_batch_memory  # the other feature does not need the iterator
+    assert slots_still_on and fresh_guard.missing_torch_internal("batch_slots") is None
+
+
+def test_guards_know_their_features():
+    from yolox.data.loader import torch_private
+
+    with pytest.raises(ValueError, match="unknown loader feature 'slots'"):
+        torch_private.missing_torch_internal("slots")

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from yolox.data.opencv_threads import forks_workers, opencv_pool_closed
+from yolox.data.loader.opencv_fork import forks_workers, opencv_pool_closed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,8 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = textwrap.dedent("""
     import cv2, numpy as np, torch
     from torch.utils.data import Dataset
-    from yolox.data import worker_init_reset_seed
-    from yolox.data.batch_slots import BatchSlotLoader
+    from yolox.data import BatchSlotLoader, worker_init_reset_seed
 
     class Resized(Dataset):
         def __len__(self):

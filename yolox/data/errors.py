@@ -35,7 +35,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class DataLoaderTimeout(RuntimeError):
     """The loader's workers gave no data for ``data_timeout`` seconds; the message says what each
-    worker was doing (``yolox.data.loader_watchdog``)."""
+    worker was doing (``yolox.data.loader.watchdog``)."""
 
 
 def missing_coco_message(ann_path: str, image_dir: str, default_location: bool) -> str:

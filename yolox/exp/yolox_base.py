@@ -213,7 +213,7 @@ class Exp(BaseExp):
         import torch
         from torch.utils.data import DistributedSampler, SequentialSampler
 
-        from yolox.data.batch_slots import BatchSlotLoader
+        from yolox.data import BatchSlotLoader
 
         dataset = self.get_eval_dataset(**kwargs)
         _, world_size = _rank_and_world_size(is_distributed)

@@ -10,38 +10,22 @@ worker: ``worker 1 (pid 1234, alive): loading sample 57 for 312 s``.
 
 The index is recorded through the dataset's ``__getitems__`` hook (torch's fetcher calls it with
 the batch's indices when a dataset has one): each worker sets it on its own copy of the dataset.
-This leans on one torch internal, ``_MultiProcessingDataLoaderIter`` and its ``_try_get_data``;
-``watch_internals_missing`` checks it, and without it the loader falls back to torch's own
-``timeout`` (the same limit, a message without the workers).
+The wait with a deadline needs torch's private multiprocessing iterator
+(``torch_private.DeadlineWorkersIterator``, guarded there); without it the loader falls back to
+torch's own ``timeout`` (the same limit, a message without the workers).
 """
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from .errors import DataLoaderTimeout
+from ..errors import DataLoaderTimeout
+from .torch_private import DeadlineWorkersIterator
 
-__all__ = ["WorkerActivity", "WatchedIterator", "watched_worker_init", "watch_internals_missing"]
+__all__ = ["WorkerActivity", "watched_iterator", "watched_worker_init", "stall_report"]
 
 _INDEX, _SINCE, _DONE = 0, 1, 2  # columns of the activity table
-
-
-try:
-    from torch.utils.data._utils import MP_STATUS_CHECK_INTERVAL
-    from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter as _TorchWorkersIterator
-except ImportError:  # reported by watch_internals_missing; WatchedIterator is then never built
-    MP_STATUS_CHECK_INTERVAL, _TorchWorkersIterator = 5.0, object
-
-
-def watch_internals_missing() -> Optional[str]:
-    """None when torch's multiprocessing iterator has what WatchedIterator overrides, else what is missing."""
-    if _TorchWorkersIterator is object:
-        return "torch.utils.data.dataloader._MultiProcessingDataLoaderIter is missing"
-    for name in ("_get_data", "_try_get_data"):
-        if not callable(getattr(_TorchWorkersIterator, name, None)):
-            return f"torch.utils.data.dataloader._MultiProcessingDataLoaderIter.{name} is missing"
-    return None
 
 
 class WorkerActivity:
@@ -113,30 +97,21 @@ def watched_worker_init(user_init: Optional[Callable[[int], None]], activity: Wo
         pass
 
 
-class WatchedIterator(_TorchWorkersIterator):
-    """torch's multiprocessing iterator whose wait for data ends after ``data_timeout`` seconds
-    with :class:`DataLoaderTimeout` naming what every worker is doing."""
+def stall_report(*, data_timeout: float, activity: WorkerActivity, workers: Sequence[Any]) -> str:
+    """What DataLoaderTimeout says: the limit, then one line per worker (``workers``: their Process objects)."""
+    now = time.time()
+    lines = [activity.describe(w, process, now) for w, process in enumerate(workers)]
+    return (f"the data loader yielded no batch for {data_timeout:g} s (data_timeout; 0 waits "
+            f"forever); its workers:\n  " + "\n  ".join(lines) + "\nA worker loading one sample all "
+            "this time points at that sample (its file, storage or augmentation).")
 
-    def __init__(self, loader, *, data_timeout: float, activity: WorkerActivity):
-        self._data_timeout, self._activity = data_timeout, activity
-        super().__init__(loader)
 
-    def _get_data(self):
-        # torch's wait without a timeout, in slices: each _try_get_data checks the workers' health.
-        deadline = time.monotonic() + self._data_timeout
-        while not self._pin_memory or self._pin_memory_thread.is_alive():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DataLoaderTimeout(self.stall_report())
-            success, data = self._try_get_data(min(remaining, MP_STATUS_CHECK_INTERVAL))
-            if success:
-                return data
-        raise RuntimeError("Pin memory thread exited unexpectedly")  # torch's own words for it
+def watched_iterator(loader, *, data_timeout: float, activity: WorkerActivity):
+    """torch's multiprocessing iterator over ``loader`` that raises :class:`DataLoaderTimeout`
+    after ``data_timeout`` seconds without data. The loader's workers must start with
+    :func:`watched_worker_init` on the same ``activity``."""
 
-    def stall_report(self) -> str:
-        """What DataLoaderTimeout says: the limit, then one line per worker."""
-        now = time.time()
-        lines = [self._activity.describe(w, process, now) for w, process in enumerate(self._workers)]
-        return (f"the data loader yielded no batch for {self._data_timeout:g} s (data_timeout; 0 waits "
-                f"forever); its workers:\n  " + "\n  ".join(lines) + "\nA worker loading one sample all "
-                "this time points at that sample (its file, storage or augmentation).")
+    def timed_out(workers: Sequence[Any]) -> DataLoaderTimeout:
+        return DataLoaderTimeout(stall_report(data_timeout=data_timeout, activity=activity, workers=workers))
+
+    return DeadlineWorkersIterator(loader, data_timeout=data_timeout, on_stall=timed_out)

@@ -20,14 +20,15 @@ What it pays: ``python benchmarks/data_pipeline.py``, default vs ``YOLOX_MALLOC_
     eval,  0 workers  293.7 vs 244.2
     eval,  2 workers  269.9 vs 235.1
 
-The data layer applies it for every loader it builds (``yolox.data.batch_slots.BatchSlotLoader``:
-the building process and each worker). ``YOLOX_MALLOC_TUNING=0`` turns it off; other C
-libraries are left alone.
+The data layer applies it for every loader it builds (``yolox.data.loader.BatchSlotLoader``:
+the building process and each worker). ``YOLOX_MALLOC_TUNING=0`` or ``YOLOX_FAST_LOADER=0``
+turns it off; other C libraries are left alone.
 """
 import ctypes
 import ctypes.util
-import os
 import sys
+
+from .switches import malloc_tuning_enabled
 
 __all__ = ["raise_malloc_thresholds"]
 
@@ -48,7 +49,7 @@ def raise_malloc_thresholds() -> bool:
 
 
 def _apply() -> bool:
-    if not sys.platform.startswith("linux") or os.environ.get("YOLOX_MALLOC_TUNING", "1") == "0":
+    if not sys.platform.startswith("linux") or not malloc_tuning_enabled():
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
