@@ -1,5 +1,5 @@
-"""Training: the loop (Trainer), checkpoints, and process launch (spawn, torchrun, multi-node)."""
+"""Training: the loop (Trainer), checkpoints, preemption; ``launch`` is re-exported from
+``yolox.utils.launch`` under Megvii's name (``from yolox.core import Trainer, launch``)."""
 from .checkpoint import model_meta
 from .launch import LaunchConfig, launch
-from .run import build_exp, run_training
 from .trainer import NonFiniteLossError, Trainer
