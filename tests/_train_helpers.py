@@ -1,5 +1,5 @@
 """Tiny training runs for the trainer tests: a 16-image synthetic set, 128 px, width 0.125."""
-import importlib.util
+import importlib
 import textwrap
 from pathlib import Path
 
@@ -49,11 +49,8 @@ def write_exp(path: Path, *, data_dir: Path, output_dir: Path, num_classes: int 
 
 
 def load_tool(name: str):
-    """tools/<name>.py as a module (tools are scripts, not a package), to call its ``main(argv)``."""
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", REPO_ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The module behind tools/<name>.py (``yolox.tools.<name>``), to call its ``main(argv)``."""
+    return importlib.import_module(f"yolox.tools.{name}")
 
 
 def load_train_tool():

@@ -15,10 +15,10 @@ import torch
 from loguru import logger
 
 from yolox.core import Trainer
-from yolox.core.evaluate import run_evaluation
-from yolox.core.run import build_exp
 from yolox.exp import get_exp
 from yolox.deploy.model_loading import load_model
+from yolox.tools.eval import run_evaluation
+from yolox.tools.exp_flags import build_exp
 from yolox.utils.checkpoint import UnsafeCheckpointError, checkpoint_weights, read_checkpoint, resume_weights
 
 from _train_helpers import load_tool, load_train_tool, make_tiny_sample, max_state_difference, read_ckpt, write_exp

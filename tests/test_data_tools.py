@@ -1,6 +1,6 @@
 """tools/check_dataset.py and tools/visualize_data.py, and the package code under them
 (yolox.data.dataset_report, yolox.data.batch_grid), on tiny hand-made COCO data and on BCCD."""
-import importlib.util
+import importlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,8 +16,6 @@ from yolox.data.batch_grid import grid_layout, label_boxes, render_batch_grid
 from yolox.exp import Exp
 from yolox.utils.visualize import color_for
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
-
 # Sizes chosen around COCO's area limits 32^2 = 1024 and 96^2 = 9216.
 SCENES = [
     ((120, 160), [(0, 0, 10, 10, 0),        # area 100: small
@@ -30,10 +28,7 @@ SCENES = [
 
 
 def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"yolox.tools.{name}")
 
 
 def _tiny_coco(root: Path, split: str) -> Path:

@@ -1,7 +1,6 @@
 """tools/eval.py end to end on real COCO images (80 non-contiguous ids, crowd regions), and the
 letterbox undo and category mapping checked on the real data path."""
 import collections
-import importlib.util
 import json
 import subprocess
 import sys
@@ -169,7 +168,7 @@ IN_TRAINING_EVAL = """
 import json
 import sys
 
-from yolox.core.launch import LaunchConfig, launch
+from yolox.utils.launch import LaunchConfig, launch
 from yolox.exp import get_exp
 from yolox.utils.dist import get_rank
 
@@ -222,11 +221,9 @@ def test_eval_tool_rejects_trt_and_unknown_overrides(repo_root, tmp_path):
 
 def test_eval_tool_flags_are_checked_like_overrides(repo_root, capsys):
     """--tsize goes through the experiment's size check; --coco-backend takes the two backends only."""
-    from yolox.core.run import build_exp
+    import yolox.tools.eval as tool
+    from yolox.tools.exp_flags import build_exp
 
-    spec = importlib.util.spec_from_file_location("eval_tool", repo_root / "tools" / "eval.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     args = tool.make_parser().parse_args(["-n", "yolox-nano", "--tsize", "100", "--coco-backend", "pycocotools"])
     with pytest.raises(ValueError, match=r"test_size=\(100, 100\) must be \(height, width\), both multiples of 32"):
         build_exp(args, overrides=tool.flag_overrides(args))

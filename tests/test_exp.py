@@ -121,7 +121,7 @@ def test_assigner_settings_from_overrides_reach_the_head(opts, expected):
 
 
 def test_assigner_settings_from_an_experiment_file_and_the_train_command_line(tmp_path):
-    from yolox.core.run import build_exp
+    from yolox.tools.exp_flags import build_exp
     from _train_helpers import load_train_tool
 
     exp_file = write(tmp_path, "geometry.py", """

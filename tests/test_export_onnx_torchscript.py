@@ -1,7 +1,7 @@
 """ONNX (onnxruntime) and TorchScript exports of nano equal eager PyTorch: 1e-3 on boxes, 1e-4 on
 scores, static and dynamic batch, batch 1 and 2, on a real photograph when ../shared is present;
 both export tools write raw box offsets unless --decode_in_inference."""
-import importlib.util
+import importlib
 import subprocess
 import sys
 import warnings
@@ -104,11 +104,8 @@ def test_verification_batch_differs_between_images(photo):
 
 
 
-def _tool(repo_root, name: str):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", repo_root / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _tool(name: str):
+    return importlib.import_module(f"yolox.tools.{name}")
 
 
 def _run_onnx(path, images):
@@ -129,7 +126,7 @@ def _run_torchscript(path, images):
 def test_export_tools_write_raw_offsets_unless_decode_in_inference(repo_root, tmp_path, nano, name, extra_flags,
                                                                     run_file):
     """Megvii's convention in both tools: raw dx, dy, dw, dh by default, decoded with the flag."""
-    tool = _tool(repo_root, name)
+    tool = _tool(name)
     help_text = " ".join(tool.make_parser().format_help().split())
     assert "--decode_in_inference" in help_text and "default: raw grid offsets" in help_text
     ckpt = tmp_path / "nano.pth"

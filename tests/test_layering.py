@@ -1,14 +1,15 @@
 """Import edges between yolox's subpackages point down the floors of the architecture, never up.
 
-Floors, top to bottom: core and deploy (apart: neither imports the other) -> exp -> evaluators and data
-(apart) -> models -> utils. Read with ``ast``; lazy imports inside functions count too.
+Floors, top to bottom: tools (the command lines) -> core and deploy (apart: neither imports the other)
+-> exp -> evaluators and data (apart) -> models -> utils. Read with ``ast``; lazy imports inside
+functions count too.
 """
 import ast
 from pathlib import Path
 from typing import Dict, Set, Tuple
 
 PACKAGE = Path(__file__).resolve().parents[1] / "yolox"
-FLOORS = {"utils": 0, "models": 1, "data": 2, "evaluators": 2, "exp": 3, "core": 4, "deploy": 4}
+FLOORS = {"utils": 0, "models": 1, "data": 2, "evaluators": 2, "exp": 3, "core": 4, "deploy": 4, "tools": 5}
 # Edges allowed against the floors, each with its reason.
 EXCEPTIONS = {
     # Megvii's Exp.get_trainer(args) returns the Trainer, and Megvii-style train scripts call it;

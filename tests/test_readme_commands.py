@@ -1,6 +1,6 @@
 """Every tool command in the README names a tool that exists and flags that tool accepts, and
 the workflow commands are the ones tests/test_end_to_end.py runs for real."""
-import importlib.util
+import importlib
 import re
 import shlex
 from pathlib import Path
@@ -21,10 +21,8 @@ def _readme_tool_commands():
 
 
 def _parser(tool: str):
-    spec = importlib.util.spec_from_file_location(f"readme_{Path(tool).stem}", REPO_ROOT / tool)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_parser()
+    """The parser of tools/<name>.py, which runs ``yolox.tools.<name>``."""
+    return importlib.import_module(f"yolox.tools.{Path(tool).stem}").make_parser()
 
 
 def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():

@@ -149,7 +149,7 @@ def test_two_machines_by_flags_train_the_weights_of_dash_d_2(tmp_path):
     """Megvii's multi-node flags without torchrun (--num_machines 2 --machine_rank r --dist-url
     tcp://...), two "machines" of one process each on this host: the same ranks and data as
     `-d 2`, so the same weights bit for bit (the first test of this file's pair gives -d 2's)."""
-    from yolox.core.launch import find_free_port
+    from yolox.utils.launch import find_free_port
 
     sample = make_tiny_sample(tmp_path / "sample")
     extra = "self.max_epoch = 1\nself.no_aug_epochs = 0\n"
@@ -206,7 +206,7 @@ def test_missing_coco_stops_with_the_expected_tree(tmp_path, capsys, monkeypatch
 
 def test_sample_experiment_makes_its_data_before_the_annotation_check(tmp_path, monkeypatch):
     """The README's main command on a fresh clone: no datasets/sample yet."""
-    from yolox.core.run import check_train_data
+    from yolox.tools.train import check_train_data
     from yolox.exp import get_exp
 
     monkeypatch.chdir(tmp_path)
@@ -220,7 +220,7 @@ def test_batch_size_defaults_to_the_experiments(tmp_path):
     exp_file = write_exp(tmp_path / "b.py", data_dir=tmp_path, output_dir=tmp_path / "out",
                          extra="self.batch_size = 6\n")
     args = tool.make_parser().parse_args(["-f", str(exp_file)])
-    from yolox.core.run import build_exp
+    from yolox.tools.exp_flags import build_exp
 
     build_exp(args)
     assert args.batch_size == 6

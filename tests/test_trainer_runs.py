@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from yolox.core import NonFiniteLossError, Trainer
-from yolox.core.run import build_exp
+from yolox.tools.exp_flags import build_exp
 from yolox.utils.checkpoint import load_matching_weights
 from yolox.utils.model_utils import is_channels_last
 

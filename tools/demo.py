@@ -1,81 +1,8 @@
 """Draw a model's detections on images, a video or a webcam stream.
 
-    python tools/demo.py image -n yolox-s -c yolox_s.pth --path assets/ --conf 0.25 --save_result
-    python tools/demo.py video -f exps/my_exp.py -c best_ckpt.pth --path clip.mp4 --save_result
-    python tools/demo.py webcam -n yolox-nano -c yolox_nano.pth --camid 0 --save_result  # Ctrl-C stops, keeps the video
-
-Pictures go to YOLOX_outputs/<exp>/vis_res/<timestamp>/. The checkpoint's own num_classes builds
-the head; class names come from the checkpoint, the experiment, or COCO's for 80 classes.
+The code and -h text are in yolox/tools/demo.py (also `python -m yolox.tools.demo`).
 """
-import argparse
-from pathlib import Path
-
-import torch
-from loguru import logger
-
-from yolox.core.run import build_exp
-from yolox.deploy.model_loading import load_model
-from yolox.deploy.demo import demo_images, demo_video, vis_folder
-from yolox.deploy.predictor import Predictor
-from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
-
-
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("demo", choices=["image", "video", "webcam"], help="what to run on")
-    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="output folder name")
-    parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
-    parser.add_argument("-f", "--exp_file", type=str, default=None, help="experiment file")
-    parser.add_argument("-c", "--ckpt", type=str, default=None, help="checkpoint (.pth); random weights without")
-    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
-    parser.add_argument("--path", type=str, default=None, help="image file or folder (image), video file (video)")
-    parser.add_argument("--camid", type=int, default=0, help="webcam index")
-    parser.add_argument("--save_result", action="store_true", help="save the drawn pictures / video")
-    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="run on the CPU or the first GPU")
-    parser.add_argument("--conf", type=float, default=0.3, help="score threshold")
-    parser.add_argument("--nms", type=float, default=0.3, help="NMS IoU threshold")
-    parser.add_argument("--tsize", type=int, default=None, help="square test size (default: the experiment's)")
-    parser.add_argument("--fp16", action="store_true", help="fp16 autocast (GPU only)")
-    parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
-    parser.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions")
-    parser.epilog = "Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error)."
-    return parser
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def main(argv=None) -> None:
-    parser = make_parser()
-    # KEY VALUE overrides follow the options; the positional mode stops argparse.REMAINDER from
-    # collecting them, so they are what parse_known_args leaves over.
-    args, args.opts = parser.parse_known_args(argv)
-    unknown_flags = [a for a in args.opts if a.startswith("-") and not _is_number(a)]
-    if unknown_flags:
-        parser.error(f"unrecognized arguments: {' '.join(unknown_flags)}")
-    if args.demo != "webcam" and args.path is None:
-        raise SystemExit(f"demo {args.demo}: give --path")
-    if args.device == "gpu" and not torch.cuda.is_available():
-        raise SystemExit("--device gpu: no CUDA device is available")
-    exp = build_exp(args)
-    loaded = load_model(exp, args.ckpt, device="cuda" if args.device == "gpu" else "cpu", fuse=args.fuse,
-                        allow_pickle=args.unsafe_load)
-    logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
-    predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,
-                          nms=args.nms, class_names=loaded.class_names, fp16=args.fp16, legacy=args.legacy)
-    save_dir = vis_folder(exp.output_dir, args.experiment_name or exp.exp_name) if args.save_result else None
-    if args.demo == "image":
-        demo_images(predictor, args.path, save_dir)
-    else:
-        source = args.path if args.demo == "video" else args.camid
-        name = "camera.mp4" if args.demo == "webcam" else f"{Path(args.path).stem}.mp4"
-        demo_video(predictor, source, save_dir / name if save_dir is not None else None)
-
+from yolox.tools.demo import main
 
 if __name__ == "__main__":
     main()

@@ -1,48 +1,10 @@
-"""Export a YOLOX model to ONNX and prove, with onnxruntime, that the file computes what PyTorch does.
+"""Export a YOLOX model to ONNX and check it with onnxruntime.
 
-    python tools/export_onnx.py -n yolox-s -c yolox_s.pth --output-name yolox_s.onnx
-    python tools/export_onnx.py -f exps/my_exp.py -c best_ckpt.pth --dynamic --image photo.jpg
-
-Output [B, A, 5 + C]: boxes, objectness and class probabilities. Boxes are raw grid offsets
-(dx, dy, dw, dh) unless --decode_in_inference bakes the decoding to cx, cy, w, h in input pixels
-into the graph (Megvii's convention). Exits with status 1 when onnxruntime and PyTorch differ by
-more than 1e-3 on boxes or 1e-4 on scores.
+The code and -h text are in yolox/tools/export_onnx.py (also `python -m yolox.tools.export_onnx`).
 """
-import argparse
 import sys
 
-from yolox.core.run import build_exp
-from yolox.deploy.model_loading import model_for_export
-from yolox.deploy.export_check import add_model_source_flags, verify_export
-from yolox.deploy.onnx_export import OnnxExportSettings, check_onnx, export_onnx
-
-
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output-name", type=str, default="yolox.onnx", help="the .onnx file to write")
-    parser.add_argument("--input", default="images", type=str, help="name of the graph input")
-    parser.add_argument("--output", default="output", type=str, help="name of the graph output")
-    parser.add_argument("-o", "--opset", default=11, type=int, help="ONNX opset version")
-    parser.add_argument("--batch-size", type=int, default=1, help="batch size of a static graph")
-    parser.add_argument("--dynamic", action="store_true", help="symbolic batch axis")
-    parser.add_argument("--no-onnxsim", action="store_true", help="skip graph simplification")
-    add_model_source_flags(parser)
-    return parser
-
-
-def main(argv=None) -> int:
-    args = make_parser().parse_args(argv)
-    exp = build_exp(args)
-    loaded = model_for_export(exp, args.ckpt, decode_in_inference=args.decode_in_inference,
-                              allow_pickle=args.unsafe_load)
-    settings = OnnxExportSettings(input_size=tuple(exp.test_size), batch_size=args.batch_size,
-                                  dynamic=args.dynamic, opset=args.opset, input_name=args.input,
-                                  output_name=args.output, simplify=not args.no_onnxsim)
-    path = export_onnx(loaded.model, args.output_name, settings)
-    return verify_export(loaded.model, lambda ref, images: check_onnx(path, ref, images, args.input),
-                         image=args.image, input_size=settings.input_size,
-                         batch_sizes=[1, 2] if args.dynamic else [args.batch_size])
-
+from yolox.tools.export_onnx import main
 
 if __name__ == "__main__":
     sys.exit(main())

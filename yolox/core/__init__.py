@@ -1,4 +1,4 @@
-"""Training: the loop (Trainer), its options, and process launch (spawn, torchrun, multi-node)."""
+"""Training: the loop (Trainer), its options, preemption; ``launch`` is re-exported from
+``yolox.utils.launch`` under Megvii's name (``from yolox.core import Trainer, launch``)."""
 from .launch import LaunchConfig, launch
-from .run import build_exp, run_training
 from .trainer import NonFiniteLossError, Trainer

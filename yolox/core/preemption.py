@@ -4,40 +4,19 @@ SLURM and similar schedulers send SIGTERM (or, with ``--signal``, SIGUSR1 some t
 limit) and kill the job a little later. The trainer turns either signal into a request; at the
 end of the iteration where every rank has seen it, it writes a resumable checkpoint at that
 iteration and the process exits with ``PREEMPTED_EXIT_CODE``, which a job script can test to
-requeue (``--resume`` then continues from the next batch).
+requeue (``--resume`` then continues from the next batch). The launcher passes the signals on
+to the ranks it spawned (``yolox.utils.launch.forwarding_signals``).
 """
 import contextlib
-import os
 import signal
-import threading
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Optional
 
-from loguru import logger
+from yolox.utils.signals import PREEMPTION_SIGNALS, handling_preemption_signals
 
-__all__ = ["PREEMPTED_EXIT_CODE", "PREEMPTION_SIGNALS", "PreemptionRequest", "forwarding_signals"]
+__all__ = ["PREEMPTED_EXIT_CODE", "PREEMPTION_SIGNALS", "PreemptionRequest"]
 
 # EX_TEMPFAIL of sysexits.h: "a temporary failure; the user is invited to retry".
 PREEMPTED_EXIT_CODE = 75
-PREEMPTION_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
-
-
-@contextlib.contextmanager
-def _handling_preemption_signals(handler: Callable, *, unavailable: str = "") -> Iterator[bool]:
-    """``handler`` for SIGTERM/SIGUSR1 inside the block, the previous handlers after it; yields
-    whether it was installed. Handlers can be set from the main thread only; elsewhere (a trainer
-    run in a thread) nothing is installed, ``unavailable`` is logged when given, and the signals
-    keep their previous meaning."""
-    if threading.current_thread() is not threading.main_thread():
-        if unavailable:
-            logger.warning(unavailable)
-        yield False
-        return
-    previous = {signum: signal.signal(signum, handler) for signum in PREEMPTION_SIGNALS}
-    try:
-        yield True
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 class PreemptionRequest:
@@ -58,7 +37,7 @@ class PreemptionRequest:
         return self.signal_name or "a signal on another rank"
 
     def __enter__(self) -> "PreemptionRequest":
-        self._installed = _handling_preemption_signals(
+        self._installed = handling_preemption_signals(
             self._record, unavailable="training outside the main thread: SIGTERM/SIGUSR1 will not checkpoint "
                                       "before exiting")
         self._installed.__enter__()
@@ -74,18 +53,3 @@ class PreemptionRequest:
         if self.signal_name is None:
             self.signal_name = signal.Signals(signum).name
 
-
-@contextlib.contextmanager
-def forwarding_signals(processes: Sequence) -> Iterator[None]:
-    """Pass SIGTERM/SIGUSR1 that reach this (launcher) process on to ``processes`` (multiprocessing
-    Process objects, the spawned ranks): a user or scheduler that signals only the launcher's pid
-    still gets every rank to checkpoint and stop."""
-
-    def forward(signum, _frame) -> None:
-        for process in processes:
-            if process.is_alive() and process.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signum)
-
-    with _handling_preemption_signals(forward):
-        yield

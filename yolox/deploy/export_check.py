@@ -1,5 +1,4 @@
 """Proof that an exported model computes what the PyTorch model computes, on a real image."""
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Union
@@ -10,10 +9,8 @@ import torch
 from loguru import logger
 from torch import nn
 
-from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
-
-__all__ = ["add_model_source_flags", "BOX_TOLERANCE", "SCORE_TOLERANCE", "ExportCheck", "compare_outputs",
-           "verification_batch", "synthetic_scene", "eager_outputs", "check_batches", "verify_export"]
+__all__ = ["BOX_TOLERANCE", "SCORE_TOLERANCE", "ExportCheck", "compare_outputs", "verification_batch",
+           "synthetic_scene", "eager_outputs", "check_batches", "verify_export"]
 
 BOX_TOLERANCE = 1e-3  # pixels (decoded) or raw offsets: float32 reassociation in another runtime
 SCORE_TOLERANCE = 1e-4  # sigmoid probabilities
@@ -110,19 +107,3 @@ def verify_export(model: nn.Module, checker: Callable[[np.ndarray, np.ndarray], 
         logger.info(str(check))
     return 0 if all(c.passed for c in checks) else 1
 
-
-def add_model_source_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags both export tools share: which model (experiment, checkpoint, overrides), its input
-    size, the decode switch and the check image. Adds the trailing ``KEY VALUE`` overrides, so it comes
-    after a tool's own flags."""
-    parser.add_argument("--decode_in_inference", action="store_true",
-                        help="decode boxes to cx, cy, w, h in input pixels inside the exported model; "
-                             "default: raw grid offsets, decoded by the deployment code (Megvii's default)")
-    parser.add_argument("--tsize", type=int, default=None, help="square input size (default: the experiment's)")
-    parser.add_argument("--image", type=str, default=None, help="image for the check (default: a synthetic one)")
-    parser.add_argument("-f", "--exp_file", default=None, type=str, help="experiment file")
-    parser.add_argument("-expn", "--experiment-name", type=str, default=None, help="unused; Megvii compatibility")
-    parser.add_argument("-n", "--name", type=str, default=None, help="bundled model name, e.g. yolox-s")
-    parser.add_argument("-c", "--ckpt", default=None, type=str, help="checkpoint (.pth)")
-    parser.add_argument(UNSAFE_FLAG, dest="unsafe_load", action="store_true", help=UNSAFE_FLAG_HELP)
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE experiment overrides")

@@ -1,0 +1,129 @@
+"""Start a function (a training or evaluation rank) in one process, in N spawned processes, or under
+torchrun, on PyTorch's own distributed engine (nccl on GPUs, gloo on CPUs).
+
+Below the training layer on purpose: tools/eval.py launches its ranks with it without importing
+the trainer.
+"""
+import contextlib
+import functools
+import os
+import socket
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional, Sequence
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from loguru import logger
+
+from .signals import handling_preemption_signals
+
+__all__ = ["LaunchConfig", "launch", "launched_by_torchrun", "find_free_port", "forwarding_signals"]
+
+
+@dataclass
+class LaunchConfig:
+    """num_gpus_per_machine: processes per machine (GPUs, or CPU workers without CUDA);
+    dist_url: ``tcp://host:port`` of machine 0, or ``auto`` (a free local port, one machine)."""
+
+    num_gpus_per_machine: int = 1
+    num_machines: int = 1
+    machine_rank: int = 0
+    backend: str = "nccl"
+    dist_url: Optional[str] = "auto"
+
+    @property
+    def world_size(self) -> int:
+        return self.num_gpus_per_machine * self.num_machines
+
+
+def launched_by_torchrun() -> bool:
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ and "LOCAL_RANK" in os.environ
+
+
+def find_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _backend(requested: str) -> str:
+    if requested == "nccl" and not torch.cuda.is_available():
+        logger.info("no CUDA here: using the gloo backend instead of nccl")
+        return "gloo"
+    return requested
+
+
+def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> None:
+    """Run ``main_func(*args)`` once per rank. Under torchrun the process group comes from its
+    environment; otherwise ``world_size > 1`` spawns ``num_gpus_per_machine`` processes here."""
+    if launched_by_torchrun():
+        _init_group(_backend(config.backend), "env://", int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"]))
+        _run_and_close(main_func, args)
+        return
+    if config.world_size == 1:
+        main_func(*args)
+        return
+    dist_url = config.dist_url or "auto"
+    if dist_url == "auto":
+        if config.num_machines > 1:
+            raise ValueError("--dist-url auto works on one machine only; give tcp://<machine 0 address>:<port>")
+        dist_url = f"tcp://127.0.0.1:{find_free_port()}"
+    logger.info("spawning {} processes (world size {}) at {}", config.num_gpus_per_machine, config.world_size,
+                dist_url)
+    # start_processes passes only the process index; the rest travels bound by keyword.
+    worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=tuple(args))
+    context = mp.start_processes(worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False,
+                                 join=False)
+    with forwarding_signals(context.processes):
+        try:
+            while not context.join():
+                pass
+        except mp.ProcessExitedException as err:
+            if err.exit_code is None or err.exit_code <= 0:
+                raise  # killed by a signal: the exception names it
+            # A rank that ended with sys.exit(code) (e.g. preempted) ends the launcher the same way.
+            logger.info("rank {} exited with code {}", err.error_index, err.exit_code)
+            raise SystemExit(err.exit_code) from None
+
+
+def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
+    os.environ["LOCAL_RANK"] = str(local_rank)
+    os.environ["LOCAL_WORLD_SIZE"] = str(config.num_gpus_per_machine)  # as torchrun sets it (RAM cache check)
+    if not torch.cuda.is_available() and "OMP_NUM_THREADS" not in os.environ:
+        # Processes share the cores: one thread pool each would oversubscribe them (a user's
+        # OMP_NUM_THREADS wins).
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.num_gpus_per_machine))
+    _init_group(_backend(config.backend), dist_url, config.world_size,
+                config.machine_rank * config.num_gpus_per_machine + local_rank)
+    _run_and_close(main_func, args)
+
+
+def _init_group(backend: str, init_method: str, world_size: int, rank: int) -> None:
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend=backend, init_method=init_method, world_size=world_size, rank=rank)
+
+
+def _run_and_close(main_func: Callable, args: Sequence) -> None:
+    try:
+        main_func(*args)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def forwarding_signals(processes: Sequence) -> Iterator[None]:
+    """Pass SIGTERM/SIGUSR1 that reach this (launcher) process on to ``processes`` (multiprocessing
+    Process objects, the spawned ranks): a user or scheduler that signals only the launcher's pid
+    still gets every rank to checkpoint and stop."""
+
+    def forward(signum, _frame) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signum)
+
+    with handling_preemption_signals(forward):
+        yield
