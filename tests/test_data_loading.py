@@ -146,6 +146,19 @@ def test_prefetcher_hands_batches_through_on_cpu(monkeypatch):
     assert first[0][0, 0] == 0 and second[1][0, 0] == 1 and end == (None, None)
 
 
+
+def test_the_trainers_gpu_batch_stream_is_a_closable_generator_over_the_prefetcher(monkeypatch):
+    """The stream the trainer iterates on CUDA, run through the prefetcher's CPU path."""
+    from yolox.core.trainer import _prefetched
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    batches = [(torch.full((1, 3), float(k)), torch.full((1, 2), float(k)), None, None) for k in range(3)]
+    stream = _prefetched(DataPrefetcher(batches))
+    assert [int(images[0, 0]) for images, _ in [next(stream), next(stream)]] == [0, 1]
+    stream.close()  # what Trainer.close_loader does
+    assert next(stream, "closed") == "closed"
+    assert [int(targets[0, 0]) for _, targets in _prefetched(DataPrefetcher(batches))] == [0, 1, 2]
+
 def test_multiscale_sizes_are_multiples_of_32_in_range_with_the_aspect_kept():
     rng = random.Random(0)
     sizes = {random_input_size((640, 960), multiscale_range=5, rng=rng) for _ in range(200)}
