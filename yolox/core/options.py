@@ -35,6 +35,7 @@ class TrainOptions:
     output_dir: str = "./YOLOX_outputs"
     seed: Optional[int] = None
     max_epoch: int = 300
+    warmup_epochs: int = 5
     no_aug_epochs: int = 15
     basic_lr_per_img: float = 0.01 / 64.0
     ema: bool = True

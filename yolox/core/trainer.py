@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from yolox.data import DataLoader, DataPrefetcher, YoloBatchSampler
+from yolox.evaluators import COCOEvaluator, unlearned_classes
 from yolox.models import YOLOFPN, YOLOPAFPN
 from yolox.utils.checkpoint import (ResumeWeights, RunProgress, capture_rng_state, checkpoint_weights,
                                     load_matching_weights, model_meta, read_checkpoint, restore_rng_state,
@@ -88,6 +89,7 @@ class Trainer:
         self.stop_reason: Optional[str] = None
         self.tblogger = None
         self.batches = None
+        self._unlearned: set = set()  # names of the classes last warned about as not learned
         self._log_handlers = []
         self._resume_rng = None
         self._frozen_params = []
@@ -476,10 +478,33 @@ class Trainer:
             logger.info("epoch {} evaluation:\n{}", self.epoch + 1, summary)
             logger.info("AP50:95 {:.4f}, AP50 {:.4f} (best AP50:95 {:.4f} at epoch {})", ap50_95, ap50,
                         self.best_ap, self.best_epoch + 1)
+            self.warn_unlearned_classes()
             if self.tblogger is not None:
                 self.tblogger.add_scalar("val/COCOAP50", ap50, self.epoch + 1)
                 self.tblogger.add_scalar("val/COCOAP50_95", ap50_95, self.epoch + 1)
         return improved
+
+    def warn_unlearned_classes(self) -> None:
+        """After warm-up, one warning for each class that newly shows AP 0 while others learn (a
+        minority class can stall so, its boxes found but labelled as another class)."""
+        if not isinstance(self.evaluator, COCOEvaluator) or self.evaluator.last_scores is None:
+            return  # a VOC or an experiment's own evaluator: no per-class COCO figures
+        if self.epoch + 1 <= self.options.warmup_epochs:
+            return
+        unlearned = unlearned_classes(self.evaluator.last_scores)
+        learned = [c for c in self.evaluator.last_scores.per_class if c.ap50_95 > 0]
+        for cls in unlearned:
+            if cls.name in self._unlearned:
+                continue
+            logger.warning(
+                "epoch {}: class {!r} has AP 0 on the validation set (AR100 {:.3f}) while {} learn ({}): the model "
+                "misses its boxes or gives them another class's label. The per-class table above shows it each "
+                "evaluation; for a checkpoint, `python tools/eval.py -f <exp> -c {}` prints it. If it stays at 0, "
+                "train again with another seed and compare.", self.epoch + 1, cls.name, cls.ar100,
+                "the others" if len(learned) > 1 else "another class",
+                ", ".join(f"{c.name} AP50:95 {c.ap50_95:.3f}" for c in learned),
+                os.path.join(self.file_name, "best_ckpt.pth"))
+        self._unlearned = {cls.name for cls in unlearned}
 
     def log_progress(self) -> None:
         losses = {k: torch.tensor(self.meter.mean(k)) for k in LOSS_KEYS if self.meter.has(k)}

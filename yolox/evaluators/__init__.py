@@ -18,6 +18,7 @@ from .coco_scoring import (
     ClassScores,
     COCOScores,
     score_coco_detections,
+    unlearned_classes,
 )
 from .inference import ImagePrediction, InferenceTiming, predict_loader
 from .voc_evaluator import VOCEvaluator, VOCScores, score_voc, voc_detections, voc_ground_truth

@@ -14,7 +14,7 @@ import numpy as np
 from tabulate import tabulate
 
 __all__ = ["COCO_STAT_NAMES", "BACKENDS", "DEFAULT_BACKEND", "ClassScores", "COCOScores", "check_backend",
-           "score_coco_detections", "summary_text"]
+           "score_coco_detections", "summary_text", "unlearned_classes"]
 
 # The order of COCOeval.stats.
 COCO_STAT_NAMES = ("AP50:95", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
@@ -72,6 +72,16 @@ class COCOScores:
                     []) for r in range(per_group)]
         return tabulate(rows, headers=headers * groups, tablefmt="github", disable_numparse=True)
 
+
+
+def unlearned_classes(scores: COCOScores) -> List[ClassScores]:
+    """The classes that have boxes in the evaluated images but AP 0 (no box of theirs detected at
+    IoU 0.5 or above with their label) while some other class has AP above 0: a class the model
+    has not learned, as opposed to a model that has learned nothing yet."""
+    present = [c for c in scores.per_class if not math.isnan(c.ap50_95)]
+    if not any(c.ap50_95 > 0 for c in present):
+        return []
+    return [c for c in present if c.ap50_95 == 0]
 
 def check_backend(backend: str) -> str:
     """``backend`` if it is one of BACKENDS; a ValueError naming the choices otherwise."""
