@@ -85,6 +85,9 @@ class RunResult:
     train_images_per_s: float
     scores: Dict[str, Dict[str, float]] = field(default_factory=dict)  # split -> {AP50:95, AP50}
     overrides: List[str] = field(default_factory=list)
+    seed: Optional[int] = None
+    # split -> [{category_id, name, ap50_95, ap50, ar100}] of the best checkpoint
+    per_class: Dict[str, List[dict]] = field(default_factory=dict)
 
 
 def train(spec: RunSpec, out_dir: Path, epochs: Optional[int], extra: List[str]) -> RunResult:
@@ -127,6 +130,8 @@ def score(spec: RunSpec, result: RunResult, out_dir: Path) -> None:
         ap50_95, ap50, _ = evaluator.evaluate(loaded.model)
         result.scores[split] = {"AP50:95": float(ap50_95), "AP50": float(ap50),
                                 "images": len(evaluator.dataloader.dataset)}
+        scores = getattr(evaluator, "last_scores", None)
+        result.per_class[split] = [asdict(c) for c in getattr(scores, "per_class", [])]
 
 
 def print_table(results: List[RunResult], load_before: tuple, load_after: tuple) -> None:
@@ -156,6 +161,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=str, default=None, help="keep outputs here (default: a temporary folder)")
     parser.add_argument("--opts", nargs="*", default=[], help="more KEY VALUE overrides, e.g. no_aug_epochs 5")
     parser.add_argument("--json", type=str, default=None, help="also write the figures to this file")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="one training per seed")
     args = parser.parse_args(argv)
     os.chdir(REPO_ROOT)  # the experiments' relative paths (datasets/sample) are the repository's
 
@@ -170,10 +176,18 @@ def main(argv=None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         results = []
         for spec in specs:
-            print(f"training {spec.name} ({spec.exp_file}) into {out_dir} ...", flush=True)
-            result = train(spec, out_dir, args.epochs, args.opts)
-            score(spec, result, out_dir)
-            results.append(result)
+            for seed in args.seeds or [None]:
+                run_dir = out_dir if seed is None else out_dir / f"{spec.name}_seed{seed}"
+                run_dir.mkdir(parents=True, exist_ok=True)
+                extra = args.opts if seed is None else args.opts + ["seed", str(seed)]
+                print(f"training {spec.name} ({spec.exp_file}) seed {seed} into {run_dir} ...", flush=True)
+                result = train(spec, run_dir, args.epochs, extra)
+                result.seed = seed
+                score(spec, result, run_dir)
+                results.append(result)
+                if args.json:
+                    Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2))
+                print(json.dumps(asdict(result)), flush=True)
     print_table(results, load_before, os.getloadavg())
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2))
