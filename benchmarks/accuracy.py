@@ -44,7 +44,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -169,7 +169,8 @@ def score(spec: RunSpec, result: RunResult, out_dir: Path) -> None:
         result.per_class[split] = [asdict(c) for c in getattr(scores, "per_class", [])]
 
 
-def print_table(results: List[RunResult], load_before: tuple, load_after: tuple) -> None:
+def print_table(results: List[RunResult], load: Optional[Tuple[tuple, tuple]] = None) -> None:
+    """The runs' overall figures; ``load``: the load averages (before, after) to print beside them."""
     print()
     print(f"{'run':8} {'split':6} {'images':>6} {'mAP@.5:.95':>10} {'mAP@.5':>7} {'epochs':>6} "
           f"{'wall':>8} {'train img/s':>11}")
@@ -179,8 +180,9 @@ def print_table(results: List[RunResult], load_before: tuple, load_after: tuple)
                   f"{r.wall_s / 60:>7.1f}m {r.train_images_per_s:>11.1f}")
     for r in results:
         print(f"  {r.label}: {r.command}")
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min); "
-          f"{os.cpu_count()} CPUs, torch threads {_threads()}")
+    if load is not None:
+        print(f"load average before {load[0][0]:.2f}, after {load[1][0]:.2f} (1 min); "
+              f"{os.cpu_count()} CPUs, torch threads {_threads()}")
 
 
 # --- seed sweeps: per-class figures of each seed, their mean and their worst ---------------------
@@ -277,8 +279,8 @@ def read_json(path: str) -> List[RunResult]:
     return [RunResult(**r) for r in (data["runs"] if isinstance(data, dict) else data)]
 
 
-def print_report(results: List[RunResult], load_before: tuple, load_after: tuple) -> None:
-    print_table(results, load_before, load_after)
+def print_report(results: List[RunResult], load: Optional[Tuple[tuple, tuple]] = None) -> None:
+    print_table(results, load)
     if any(r.seed is not None for r in results):
         for runs in group_by_run(results).values():
             print_seed_table(runs)
@@ -322,8 +324,7 @@ def main(argv=None) -> int:
                         help="train nothing: print the tables of an earlier --json file")
     args = parser.parse_args(argv)
     if args.report:
-        load = os.getloadavg()
-        print_report(read_json(args.report), load, load)
+        print_report(read_json(args.report))  # the load of the training is not in the json
         return 0
     os.chdir(REPO_ROOT)  # the experiments' relative paths (datasets/sample) are the repository's
 
@@ -336,7 +337,7 @@ def main(argv=None) -> int:
         out_dir = Path(args.out or tmp).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
         results = run_all(specs, out_dir, args)
-    print_report(results, load_before, os.getloadavg())
+    print_report(results, (load_before, os.getloadavg()))
     return 0
 
 
