@@ -26,12 +26,12 @@ Seed sweeps (--seeds N [N ...]): each run is trained once per seed (the override
 the table above, a table per run gives, for each split, every seed's overall and per-class AP50:95 and
 AP50 of its best-val checkpoint, then their mean and their worst (the minimum, column by column, so the
 worst row can mix seeds; "-": the split holds no box of that class), and the ratio of the worst to the
-best test AP50:95 (the last split where a run has no test split). A seed where one class scores 0 while
-the others learn is the collapse of issue 24 (WBC, in the BCCD recipe).
+best test AP50:95 (the last split where a run has no test split). A class at AP50:95 0 in one seed
+while another seed learns it (issue 24: WBC, in the BCCD recipe) is listed below the table.
 
 --json writes a list of the runs (name, command, scores per split, per_class per split: category_id,
 name, ap50_95, ap50, ar100); with --seeds it writes {"runs": that list, "summary": {run: {seeds, mean,
-worst, ratio_split, "worst_over_best_AP50:95"}}}. It is rewritten after each run, so an interrupted
+worst, ratio_split, "worst_over_best_AP50:95", collapsed}}}. It is rewritten after each run, so an interrupted
 sweep keeps what finished; --report prints its tables.
 """
 import argparse
@@ -229,14 +229,26 @@ def ratio_split(runs: List[RunResult]) -> str:
     return "test" if "test" in splits else splits[-1]
 
 
+def collapsed(runs: List[RunResult], best: Figures) -> List[dict]:
+    """The (seed, split, class) whose AP50:95 is 0 where another seed's is above 0: issue 24's collapse."""
+    found = []
+    for r in runs:
+        for split, columns in figures(r).items():
+            found += [{"seed": r.seed, "split": split, "class": col} for col, v in columns.items()
+                      if col != ALL and v["AP50:95"] == 0 and best[split][col]["AP50:95"] > 0]
+    return found
+
+
 def seed_summary(runs: List[RunResult]) -> dict:
-    """mean and worst (min) over the seeds of one run, and worst/best AP50:95 on ratio_split."""
+    """mean and worst (min) over the seeds of one run, worst/best AP50:95 on ratio_split, and the
+    classes that scored 0 in one seed but not in all."""
     split = ratio_split(runs)
-    best = reduce_figures(runs, max)[split][ALL]["AP50:95"]
+    best = reduce_figures(runs, max)
     worst = reduce_figures(runs, min)
-    ratio = worst[split][ALL]["AP50:95"] / best if best > 0 else math.nan
+    top = best[split][ALL]["AP50:95"]
+    ratio = worst[split][ALL]["AP50:95"] / top if top > 0 else math.nan
     return {"seeds": [r.seed for r in runs], "mean": reduce_figures(runs, _mean), "worst": worst,
-            "ratio_split": split, "worst_over_best_AP50:95": ratio}
+            "ratio_split": split, "worst_over_best_AP50:95": ratio, "collapsed": collapsed(runs, best)}
 
 
 def group_by_run(results: List[RunResult]) -> Dict[str, List[RunResult]]:
@@ -265,13 +277,16 @@ def print_seed_table(runs: List[RunResult]) -> None:
             print(f"{split:6} {how:>5} " + _cells(summary[how][split], columns))
     print(f"worst/best {summary['ratio_split']} AP50:95 over seeds {summary['seeds']}: "
           f"{summary['worst_over_best_AP50:95']:.2f}")
+    lost = ", ".join(f"seed {c['seed']} {c['class']} on {c['split']}" for c in summary["collapsed"])
+    print(f"class AP50:95 0 where another seed learns it: {lost or 'none'}")
 
 
 def write_json(path: str, results: List[RunResult], seeds: bool) -> None:
     """A list of the runs; with seeds, {"runs": that list, "summary": run name -> seed_summary}."""
-    runs = [asdict(r) for r in results]
-    data = {"runs": runs, "summary": {name: seed_summary(group) for name, group in group_by_run(results).items()}}
-    Path(path).write_text(json.dumps(data if seeds else runs, indent=2))
+    data = [asdict(r) for r in results]
+    if seeds:
+        data = {"runs": data, "summary": {name: seed_summary(group) for name, group in group_by_run(results).items()}}
+    Path(path).write_text(json.dumps(data, indent=2))
 
 
 def read_json(path: str) -> List[RunResult]:

@@ -48,6 +48,8 @@ def test_summary_gives_mean_worst_per_class_and_the_worst_over_best_ratio(acc):
     assert summary["worst"]["val"]["all"]["AP50:95"] == pytest.approx(0.30)
     assert summary["ratio_split"] == "test"
     assert summary["worst_over_best_AP50:95"] == pytest.approx(0.30 / 0.32)
+    assert summary["collapsed"] == [{"seed": 1, "split": "val", "class": "WBC"},
+                                    {"seed": 1, "split": "test", "class": "WBC"}]
 
 
 def test_json_round_trip_and_report(acc, tmp_path, capsys):
@@ -59,7 +61,8 @@ def test_json_round_trip_and_report(acc, tmp_path, capsys):
     assert data["summary"]["bccd"]["worst"]["test"]["WBC"]["AP50:95"] == 0.0
     assert acc.main(["--report", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "bccd/s1" in out and "WBC" in out and "worst/best test AP50:95 over seeds [0, 1]: 0.97" in out
+    assert "bccd/s1" in out and "worst/best test AP50:95 over seeds [0, 1]: 0.97" in out
+    assert "class AP50:95 0 where another seed learns it: seed 1 WBC on val, seed 1 WBC on test" in out
     acc.write_json(str(path), runs[:1], seeds=False)  # without --seeds: the plain list of runs
     assert isinstance(json.loads(path.read_text()), list)
     assert [r.seed for r in acc.read_json(str(path))] == [0]
