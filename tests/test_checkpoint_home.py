@@ -1,10 +1,14 @@
 """Checkpoints have one home, ``yolox.utils.checkpoint``: it alone loads and saves checkpoint files,
 and the layout it writes is the one it documents."""
 import ast
+from argparse import Namespace
 from pathlib import Path
 
+import pytest
 import torch
 
+from yolox.core import Trainer
+from yolox.exp import get_exp
 from yolox.utils.checkpoint import (ResumeWeights, RunProgress, resume_weights, run_progress,
                                     training_checkpoint)
 
@@ -56,3 +60,16 @@ def test_progress_of_megvii_and_weights_only_files():
     megvii = run_progress({"model": {}, "optimizer": {}, "start_epoch": 300})
     assert (megvii.start_epoch, megvii.epoch_iteration, megvii.multiscale_size, megvii.best_epoch) == (300, 0, None, -1)
     assert run_progress({"model": {}}).start_epoch is None
+
+
+def test_resuming_a_weights_only_file_says_so_by_name(tmp_path):
+    """--resume of a file with no epoch (a bare state dict) is one error naming the file and the
+    two ways on, before anything is loaded."""
+    exp = get_exp(exp_name="yolox-nano")
+    exp.output_dir = str(tmp_path)
+    model = exp.get_model()
+    bare = tmp_path / "weights_only.pth"
+    torch.save(model.state_dict(), bare)
+    trainer = Trainer(exp, Namespace(batch_size=2, resume=True, ckpt=str(bare)))
+    with pytest.raises(ValueError, match=r"weights_only\.pth records no epoch .* with -c alone, or .* -e"):
+        trainer.load_start_checkpoint(model)

@@ -73,7 +73,6 @@ class COCOScores:
         return tabulate(rows, headers=headers * groups, tablefmt="github", disable_numparse=True)
 
 
-
 def unlearned_classes(scores: COCOScores) -> List[ClassScores]:
     """The classes that have boxes in the evaluated images but AP 0 (no box of theirs detected at
     IoU 0.5 or above with their label) while some other class has AP above 0: a class the model
@@ -82,6 +81,7 @@ def unlearned_classes(scores: COCOScores) -> List[ClassScores]:
     if not any(c.ap50_95 > 0 for c in present):
         return []
     return [c for c in present if c.ap50_95 == 0]
+
 
 def check_backend(backend: str) -> str:
     """``backend`` if it is one of BACKENDS; a ValueError naming the choices otherwise."""
