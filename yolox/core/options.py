@@ -40,6 +40,7 @@ class TrainOptions:
     basic_lr_per_img: float = 0.01 / 64.0
     ema: bool = True
     ema_decay: float = 0.9999
+    ema_epochs: Optional[float] = None  # EMA window in epochs (ema_for_epochs); None: ema_decay, ramp 2000
     accumulate: int = 1  # iterations whose gradients add up before one optimizer step
     patience: int = 0  # epochs without a better AP before stopping; 0: never
     freeze_backbone_epochs: int = 0

@@ -36,7 +36,7 @@ from yolox.utils.checkpoint import (ResumeWeights, RunProgress, capture_rng_stat
                                     resume_weights, run_progress, save_checkpoint, training_checkpoint)
 from yolox.utils.dist import get_local_rank, get_rank, get_world_size, reduce_mean_dict
 from yolox.utils.allreduce_norm import all_reduce_norm
-from yolox.utils.ema import ModelEMA, unwrap_model
+from yolox.utils.ema import ModelEMA, ema_for_epochs, unwrap_model
 from yolox.utils.logger import remove_logger, setup_logger
 from yolox.utils.model_utils import to_channels_last
 from yolox.utils.setup_env import configure_reproducibility, occupy_mem
@@ -367,11 +367,32 @@ class Trainer:
         Megvii file did not: its weights, now the model's, seed the EMA, as Megvii's trainer does)."""
         if not self.use_model_ema:
             return
-        self.ema_model = ModelEMA(model, decay=float(self.options.ema_decay))
+        steps_per_epoch = -(-self.max_iter // self.accumulate)
+        if self.options.ema_epochs is not None:
+            decay, ramp = ema_for_epochs(self.options.ema_epochs, steps_per_epoch)
+        else:
+            decay, ramp = float(self.options.ema_decay), 2000.0
+        self.ema_model = ModelEMA(model, decay=decay, ramp=ramp)
+        self.log_ema_window(steps_per_epoch)
         if resumed is not None and resumed.ema is not None and resumed.ema_updates is not None:
             self.ema_model.load_state_dict({"state_dict": resumed.ema, "updates": resumed.ema_updates})
         else:
             self.ema_model.updates = self.max_iter * self.start_epoch
+
+    def log_ema_window(self, steps_per_epoch: int) -> None:
+        """Say what the EMA averages; when the run ends inside the EMA's ramp, say that the weights
+        evaluated and saved are then close to the last steps' (noise included) and how to widen it."""
+        ema = self.ema_model
+        total_steps = steps_per_epoch * self.max_epoch
+        final = ModelEMA.decay_at(decay=ema.decay, ramp=ema.ramp, updates=total_steps)
+        window = 1.0 / max(1e-12, 1.0 - ema.decay)
+        logger.info("EMA: decay {:.6g}, ramp {:.0f} updates: averages ~{:.1f} epochs of {} steps",
+                    ema.decay, ema.ramp, window / max(1, steps_per_epoch), steps_per_epoch)
+        if self.options.ema_epochs is None and final < 0.9 * ema.decay:
+            # Info, not a warning: short runs such as the built-in sample's do well without averaging.
+            logger.info("EMA: the run's {} steps end inside the {:.0f}-update ramp (decay {:.2f} at the end), "
+                        "so the EMA averages only the last few steps; set ema_epochs (e.g. 3) in the "
+                        "experiment to average over epochs", total_steps, ema.ramp, final)
 
     def setup_tensorboard(self) -> None:
         if self.rank != 0 or self.options.logger != "tensorboard":

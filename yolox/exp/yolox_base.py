@@ -76,6 +76,9 @@ class Exp(BaseExp):
         self.exp_name = _defining_file_stem(type(self))
         # Beyond Megvii's surface (their files never set these, so the defaults keep their behaviour).
         self.ema_decay = 0.9999
+        # EMA window in epochs instead of ema_decay's fixed count of updates: for short runs on
+        # small data sets, where 0.9999 and the 2000-update ramp would average nothing.
+        self.ema_epochs = None
         self.accumulate = 1  # iterations whose gradients add up before one optimizer step
         self.patience = 0  # stop after this many epochs without a better AP; 0: never
         self.freeze_backbone_epochs = 0  # CSPDarknet frozen (weights and BN stats) for the first epochs

@@ -1,12 +1,12 @@
 """ModelEMA: an exponential moving average of the weights, the model YOLOX evaluates and ships."""
 import copy
 import math
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from torch import nn
 
-__all__ = ["ModelEMA", "unwrap_model"]
+__all__ = ["ModelEMA", "unwrap_model", "ema_for_epochs"]
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -14,9 +14,23 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
 
+# Megvii's averaging window (1 / (1 - 0.9998) = 5000 updates) over its ramp's time constant (2000).
+_RAMP_PER_WINDOW = 2000.0 / 5000.0
+
+
+def ema_for_epochs(epochs: float, steps_per_epoch: int) -> Tuple[float, float]:
+    """``(decay, ramp)`` of an EMA that averages about ``epochs`` epochs of optimizer steps, with
+    Megvii's ratio of ramp to window. Megvii's fixed ``0.9998`` and ``2000`` are 2.7 and 1.1
+    epochs of COCO at batch 64, but a few hundred images make 20-50 steps an epoch: a whole run
+    then stays inside the ramp (decay under 0.6 at its end) and the EMA averages nothing."""
+    window = max(1.0, float(epochs) * max(1, int(steps_per_epoch)))
+    return 1.0 - 1.0 / window, max(1.0, _RAMP_PER_WINDOW * window)
+
+
 class ModelEMA:
     """``ema = decay_t * ema + (1 - decay_t) * model`` after every optimizer step, with YOLOX's ramp
-    ``decay_t = decay * (1 - exp(-updates / 2000))`` so early, still-random weights fade fast.
+    ``decay_t = decay * (1 - exp(-updates / ramp))`` (ramp 2000 by default) so early, still-random
+    weights fade fast.
 
     Floating-point parameters and buffers are averaged; integer buffers (BN's
     ``num_batches_tracked``) are copied. ``state_dict()`` holds the weights and the update count,
@@ -31,8 +45,12 @@ class ModelEMA:
         self.updates = updates
         self.ramp = ramp
 
+    @staticmethod
+    def decay_at(*, decay: float, ramp: float, updates: int) -> float:
+        return decay * (1.0 - math.exp(-updates / ramp))
+
     def current_decay(self) -> float:
-        return self.decay * (1.0 - math.exp(-self.updates / self.ramp))
+        return self.decay_at(decay=self.decay, ramp=self.ramp, updates=self.updates)
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
