@@ -6,12 +6,17 @@ from typing import Dict
 import torch
 from torch import nn
 
-__all__ = ["ModelEMA", "unwrap_model"]
+__all__ = ["ModelEMA", "is_parallel", "unwrap_model"]
+
+
+def is_parallel(model: nn.Module) -> bool:
+    """Whether ``model`` is a DistributedDataParallel / DataParallel wrapper (Megvii's name)."""
+    return isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel))
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
     """The module inside DistributedDataParallel / DataParallel wrappers (itself otherwise)."""
-    return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
+    return model.module if is_parallel(model) else model
 
 
 class ModelEMA:
