@@ -34,6 +34,14 @@ def test_one_process_runs_main_here_without_a_process_group(tmp_path):
     assert _records(tmp_path, "one") == [{"rank": 0, "world_size": 1, "backend": None, "local_rank": None}]
 
 
+def test_zero_gpus_as_megvii_tools_count_them_on_a_cpu_runs_main_here(tmp_path):
+    """Megvii's train.py passes get_num_devices(), 0 without a GPU (with -d 0): one process, as in Megvii's."""
+    from yolox.core import launch
+
+    launch(_record_rank, 0, 1, 0, backend="nccl", dist_url="auto", args=(str(tmp_path), "zero"))
+    assert _records(tmp_path, "zero") == [{"rank": 0, "world_size": 1, "backend": None, "local_rank": None}]
+
+
 def _rank_using_the_dist_helpers(out_dir: str) -> None:
     """Each rank checks yolox.utils' collectives against the values the other rank contributes,
     then records itself."""

@@ -90,7 +90,7 @@ def launch(
                     timeout=config.timeout)
         _run_and_close(main_func, args)
         return
-    if config.world_size == 1:
+    if config.world_size <= 1:  # Megvii's tools pass 0 GPUs on a machine without any: one process too
         main_func(*args)
         return
     _spawn_ranks(main_func, config, tuple(args))
