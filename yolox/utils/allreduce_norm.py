@@ -50,6 +50,7 @@ def tensor2pyobj(tensor: torch.Tensor) -> Any:
     return pickle.loads(tensor.cpu().numpy().tobytes())
 
 
+# "mean" is a sum divided by the world size afterwards (the SUM op works on every backend, AVG does not).
 _REDUCE_OPS = {"sum": dist.ReduceOp.SUM, "mean": dist.ReduceOp.SUM}
 
 
