@@ -32,7 +32,7 @@ from tabulate import tabulate
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from yolox.core import Trainer  # noqa: E402
-from yolox.core.progress import WindowMeter  # noqa: E402
+from yolox.utils.meters import MeterBuffer  # noqa: E402
 from yolox.exp import get_exp  # noqa: E402
 from yolox.utils.ema import ModelEMA  # noqa: E402
 
@@ -88,7 +88,7 @@ def build_trainer(batch: int, size: int) -> Trainer:
     trainer.lr_scheduler = exp.get_lr_scheduler(exp.basic_lr_per_img * batch, trainer.max_iter)
     trainer.ema_model = ModelEMA(trainer.model, decay=exp.ema_decay)
     trainer.batches = itertools.repeat(make_batch(batch, size))
-    trainer.meter = WindowMeter(window=100)
+    trainer.meter = MeterBuffer(window_size=100)
     return trainer
 
 

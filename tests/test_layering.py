@@ -15,6 +15,10 @@ EXCEPTIONS = {
     # Megvii's Exp.get_trainer(args) returns the Trainer, and Megvii-style train scripts call it;
     # the import is inside that one method, so building models or data never loads the trainer.
     ("exp", "core"): "Exp.get_trainer, Megvii's API",
+    # Megvii's yolox.models exports the model builders (yolox_s(pretrained, num_classes, device), ...,
+    # yolox_custom(ckpt_path, exp_path, device); hubconf.py's entries), which build through an Exp;
+    # models/build.py imports get_exp inside them, so importing yolox.models never loads yolox.exp.
+    ("models", "exp"): "models/build.py, Megvii's model builders",
 }
 
 

@@ -1,12 +1,16 @@
-"""The public names of Megvii YOLOX's package, each imported from Megvii's module path and called
-on small inputs whose results can be checked by hand."""
+"""The public names of Megvii YOLOX's package: each where Megvii's package exports it, with Megvii's
+positional parameters first, and called on small inputs whose results can be checked by hand."""
+import importlib
+import inspect
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from eval_fakes import TEST_SIZE, FakeDataset, FakeLoader, coco_from_dict, ratio_of, tiny_coco_dict
+from eval_fakes import (TEST_SIZE, FakeDataset, FakeLoader, TableModel, coco_from_dict, detection_rows,
+                        ground_truth_detections, ratio_of, tiny_coco_dict)
 from torch import nn
 
 
@@ -48,6 +52,121 @@ def test_every_megvii_name_imports_from_its_megvii_path():
     assert all(callable(n) for n in names)
     assert len(COCO_CLASSES) == 80 and COCO_CLASSES[0] == "person"
     assert callable(COCOEvaluator.convert_to_coco_format) and callable(COCOEvaluator.evaluate_prediction)
+
+
+# Megvii YOLOX's public names, package by package (what its ``__init__`` files export, at commit 6ddff48 of
+# github.com/Megvii-BaseDetection/YOLOX), each with its leading positional parameters (a class: its
+# constructor's, ``self`` left out; None: a constant). Written down as facts about that package.
+MEGVII_NAMES = {
+    "yolox.utils": {
+        "get_async_norm_states": ("module",), "pyobj2tensor": ("pyobj", "device"), "tensor2pyobj": ("tensor",),
+        "all_reduce": ("py_dict", "op", "group"), "all_reduce_norm": ("module",),
+        "filter_box": ("output", "scale_range"),
+        "postprocess": ("prediction", "num_classes", "conf_thre", "nms_thre", "class_agnostic"),
+        "bboxes_iou": ("bboxes_a", "bboxes_b", "xyxy"), "matrix_iou": ("a", "b"),
+        "adjust_box_anns": ("bbox", "scale_ratio", "padw", "padh", "w_max", "h_max"),
+        "xyxy2xywh": ("bboxes",), "xyxy2cxcywh": ("bboxes",), "cxcywh2xyxy": ("bboxes",),
+        "load_ckpt": ("model", "ckpt"), "save_checkpoint": ("state", "is_best", "save_dir", "model_name"),
+        "meshgrid": (), "mkdir": ("path",), "nms": ("boxes", "scores", "nms_thr"),
+        "multiclass_nms": ("boxes", "scores", "nms_thr", "score_thr", "class_agnostic"),
+        "demo_postprocess": ("outputs", "img_size", "p6"), "random_color": (),
+        "visualize_assign": ("img", "boxes", "coords", "match_results", "save_name"),
+        "get_num_devices": (), "wait_for_the_master": ("local_rank",), "is_main_process": (), "synchronize": (),
+        "get_world_size": (), "get_rank": (), "get_local_rank": (), "get_local_size": (), "time_synchronized": (),
+        "gather": ("data", "dst", "group"), "all_gather": ("data", "group"),
+        "ModelEMA": ("model", "decay", "updates"), "is_parallel": ("model",),
+        "WandbLogger": ("project", "name", "id", "entity", "save_dir", "config", "val_dataset", "num_eval_images",
+                        "log_checkpoints"),
+        "MlflowLogger": (), "setup_logger": ("save_dir", "distributed_rank", "filename", "mode"),
+        "LRScheduler": ("name", "lr", "iters_per_epoch", "total_epochs"),
+        "AverageMeter": ("window_size",), "MeterBuffer": ("window_size",),
+        "get_total_and_free_memory_in_Mb": ("cuda_device",), "occupy_mem": ("cuda_device", "mem_ratio"),
+        "gpu_mem_usage": (), "mem_usage": (),
+        "fuse_conv_and_bn": ("conv", "bn"), "fuse_model": ("model",), "get_model_info": ("model", "tsize"),
+        "replace_module": ("module", "replaced_module_type", "new_module_type", "replace_func"),
+        "freeze_module": ("module", "name"), "adjust_status": ("module", "training"),
+        "configure_nccl": (), "configure_module": ("ulimit_value",), "configure_omp": ("num_threads",),
+        "vis": ("img", "boxes", "scores", "cls_ids", "conf", "class_names"),
+    },
+    "yolox.core": {
+        "launch": ("main_func", "num_gpus_per_machine", "num_machines", "machine_rank", "backend", "dist_url",
+                   "args", "timeout"),
+        "Trainer": ("exp", "args"),
+    },
+    "yolox.exp": {"BaseExp": (), "get_exp": ("exp_file", "exp_name"), "Exp": (), "check_exp_value": ("exp",)},
+    "yolox.data": {
+        "TrainTransform": ("max_labels", "flip_prob", "hsv_prob"), "ValTransform": ("swap", "legacy"),
+        "DataPrefetcher": ("loader",), "DataLoader": (), "get_yolox_datadir": (),
+        "worker_init_reset_seed": ("worker_id",),
+        "COCODataset": ("data_dir", "json_file", "name", "img_size", "preproc", "cache", "cache_type"),
+        "COCO_CLASSES": None,
+        "CacheDataset": ("input_dimension", "num_imgs", "data_dir", "cache_dir_name", "path_filename", "cache",
+                         "cache_type"),
+        "ConcatDataset": ("datasets",), "Dataset": ("input_dimension", "mosaic"), "MixConcatDataset": ("datasets",),
+        "MosaicDetection": ("dataset", "img_size", "mosaic", "preproc", "degrees", "translate", "mosaic_scale",
+                            "mixup_scale", "shear", "enable_mixup", "mosaic_prob", "mixup_prob"),
+        "VOCDetection": ("data_dir", "image_sets", "img_size", "preproc", "target_transform", "dataset_name", "cache",
+                         "cache_type"),
+        "InfiniteSampler": ("size", "shuffle", "seed", "rank", "world_size"), "YoloBatchSampler": (),
+    },
+    "yolox.models": {
+        "create_yolox_model": ("name", "pretrained", "num_classes", "device", "exp_path", "ckpt_path"),
+        **{name: ("pretrained", "num_classes", "device")
+           for name in ("yolox_nano", "yolox_tiny", "yolox_s", "yolox_m", "yolox_l", "yolox_x", "yolov3")},
+        "yolox_custom": ("ckpt_path", "exp_path", "device"),
+        "CSPDarknet": ("dep_mul", "wid_mul", "out_features", "depthwise", "act"),
+        "Darknet": ("depth", "in_channels", "stem_out_channels", "out_features"),
+        "IOUloss": ("reduction", "loss_type"), "YOLOFPN": ("depth", "in_features"),
+        "YOLOXHead": ("num_classes", "width", "strides", "in_channels", "act", "depthwise"),
+        "YOLOPAFPN": ("depth", "width", "in_features", "in_channels", "depthwise", "act"),
+        "YOLOX": ("backbone", "head"),
+    },
+    "yolox.evaluators": {
+        "COCOEvaluator": ("dataloader", "img_size", "confthre", "nmsthre", "num_classes", "testdev", "per_class_AP",
+                          "per_class_AR"),
+        "VOCEvaluator": ("dataloader", "img_size", "confthre", "nmsthre", "num_classes"),
+    },
+}
+# Where this package chooses to differ: each is named in the README's "What differs".
+DELIBERATELY_DIFFERENT = {
+    ("yolox.utils", "WandbLogger"),  # not provided: training logs to tensorboard
+    ("yolox.utils", "MlflowLogger"),
+    ("yolox.data", "CacheDataset"),  # caching is DetectionDataset's (cache, cache_type)
+    ("yolox.data", "VOCDetection"),  # class_names where Megvii's takes target_transform, dataset_name
+}
+MEGVII_SIGNATURES = [(package, name, params) for package, names in MEGVII_NAMES.items()
+                     for name, params in names.items() if (package, name) not in DELIBERATELY_DIFFERENT]
+
+
+def _leading_positional_names(obj) -> tuple:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(p.name for p in inspect.signature(obj).parameters.values() if p.kind in kinds)
+
+
+@pytest.mark.parametrize("package, name, params", MEGVII_SIGNATURES,
+                         ids=[f"{package}.{name}" for package, name, _ in MEGVII_SIGNATURES])
+def test_megvii_name_exists_where_megvii_has_it_with_its_positional_parameters_first(package, name, params):
+    """Code written for Megvii's package passes these arguments by position or by keyword: both work
+    when our positional parameters start with Megvii's (ours may add more after them). launch is
+    also called as Megvii's tools call it, in tests/test_launch.py."""
+    obj = getattr(importlib.import_module(package), name, None)
+    assert obj is not None, f"{package} has no {name}"
+    if params is not None:
+        assert _leading_positional_names(obj)[:len(params)] == params
+
+
+def _what_differs() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return readme.split("What differs:", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("package, name", sorted(DELIBERATELY_DIFFERENT))
+def test_each_deliberate_difference_is_in_the_readme_and_still_differs(package, name):
+    assert f"`{name}`" in _what_differs(), f"README's 'What differs' does not name {name}"
+    obj = getattr(importlib.import_module(package), name, None)
+    params = MEGVII_NAMES[package][name]
+    assert obj is None or _leading_positional_names(obj)[:len(params)] != params, \
+        f"{package}.{name} matches Megvii's now: take it out of DELIBERATELY_DIFFERENT and the README's list"
 
 
 # Three boxes: A and B overlap heavily (inclusive-pixel IoU 81 / 119 = 0.68), C stands apart.
@@ -348,6 +467,17 @@ def test_evaluate_prediction_scores_records_and_reports_timing(evaluator):
     assert "Average forward time: 50.00 ms" in summary  # 0.2 s over 2 batches of 2 images
     # Nothing detected: AP 0 rather than an error.
     assert evaluator.evaluate_prediction([], [0.0, 0.0, 1.0])[:2] == (0.0, 0.0)
+
+
+def test_evaluate_takes_the_six_positional_arguments_of_megvii_eval_tool(evaluator):
+    """Megvii's tools/eval.py: evaluator.evaluate(model, is_distributed, args.fp16, trt_file, decoder,
+    exp.test_size); its TensorRT path (a trt_file or decoder) is refused, by name."""
+    dataset = evaluator.dataset
+    model = TableModel(detection_rows(dataset, ground_truth_detections(dataset.coco)), num_classes=3)
+    ap50_95, ap50, summary = evaluator.evaluate(model, False, False, None, None, TEST_SIZE)
+    assert ap50_95 == pytest.approx(1.0) and ap50 == pytest.approx(1.0) and "Average forward time" in summary
+    with pytest.raises(ValueError, match="TensorRT"):
+        evaluator.evaluate(model, False, False, "model_trt.pth", None, TEST_SIZE)
 
 
 def test_megvii_box_helpers_convert_in_place_and_return_their_argument():

@@ -39,11 +39,13 @@ from yolox.utils.allreduce_norm import all_reduce_norm
 from yolox.utils.ema import ModelEMA, ema_for_epochs, unwrap_model
 from yolox.utils.logger import remove_logger, setup_logger
 from yolox.utils.model_utils import to_channels_last
-from yolox.utils.setup_env import configure_reproducibility, occupy_mem
+from yolox.utils.memory import occupy_mem
+from yolox.utils.meters import MeterBuffer
+from yolox.utils.setup_env import configure_reproducibility
 
 from .options import TrainOptions
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionRequest
-from .progress import WindowMeter, format_eta, memory_mb
+from .progress import format_eta, memory_mb
 
 __all__ = ["Trainer", "NonFiniteLossError"]
 
@@ -75,7 +77,7 @@ class Trainer:
         self.eval_interval = options.eval_interval  # 1 in the no-aug epochs
         self.multiscale = exp.get_multiscale()  # .size: the training size now; exp.input_size is its base
         self.best_ap, self.best_epoch = 0.0, -1
-        self.meter = WindowMeter(window=max(int(options.print_interval), 1))
+        self.meter = MeterBuffer(window_size=max(int(options.print_interval), 1))
         self.file_name = os.path.join(options.output_dir, options.run_name)
         self.start_epoch = self.epoch = self.iter = 0
         self.start_iter = 0  # iterations of start_epoch done before an interruption
@@ -137,8 +139,7 @@ class Trainer:
         if step_now:
             self.optimizer_step()
         self._stepped = step_now  # a preemption waits for the step: accumulated gradients are not saved
-        self.meter.update({**values, "lr": lr, "iter_time": time.perf_counter() - start,
-                           "data_time": data_end - start})
+        self.meter.update(values, lr=lr, iter_time=time.perf_counter() - start, data_time=data_end - start)
         self.after_iter()
 
     # ------------------------------------------------------------------ stages
@@ -168,8 +169,10 @@ class Trainer:
         self.seed_samples()
         self.lr_scheduler = self.exp.get_lr_scheduler(options.basic_lr_per_img * options.batch_size, self.max_iter)
         self.batches = self.batch_stream(self.start_epoch * self.max_iter + self.start_iter)
-        if options.occupy:
+        if options.occupy and self.device.type == "cuda":
             occupy_mem(self.device)
+        elif options.occupy:
+            logger.info("-o/--occupy reserves GPU memory; there is no GPU here, so it does nothing")
         self.model = self.wrap_distributed(model)
         self.setup_ema(model, resumed)
         self.evaluator = self.exp.get_evaluator(batch_size=options.batch_size, is_distributed=self.is_distributed)
@@ -528,26 +531,26 @@ class Trainer:
         self._unlearned = {cls.name for cls in unlearned}
 
     def log_progress(self) -> None:
-        losses = {k: torch.tensor(self.meter.mean(k)) for k in LOSS_KEYS if self.meter.has(k)}
+        losses = {k: torch.tensor(self.meter[k].avg) for k in LOSS_KEYS if k in self.meter}
         losses = {k: float(v) for k, v in reduce_mean_dict(losses).items()}
         if self.rank != 0:
             return
-        iter_time = self.meter.mean("iter_time")
+        iter_time = self.meter["iter_time"].avg
         remaining = (self.max_epoch * self.max_iter - self.progress_in_iter - 1) * iter_time
         logger.info(
             "epoch: {}/{}, iter: {}/{}, mem: {:.0f}Mb, iter_time: {:.3f}s, data_time: {:.3f}s, {}, lr: {:.3e}, "
             "size: {}, ETA: {}", self.epoch + 1, self.max_epoch, self.iter + 1, self.max_iter,
-            memory_mb(self.device), iter_time, self.meter.mean("data_time"),
-            ", ".join(f"{k}: {v:.3f}" for k, v in losses.items()), self.meter.latest("lr"),
+            memory_mb(self.device), iter_time, self.meter["data_time"].avg,
+            ", ".join(f"{k}: {v:.3f}" for k, v in losses.items()), self.meter["lr"].latest,
             self.multiscale.size[0], format_eta(remaining))
         if self.tblogger is not None:
             step = self.progress_in_iter + 1
-            self.tblogger.add_scalar("train/lr", self.meter.latest("lr"), step)
+            self.tblogger.add_scalar("train/lr", self.meter["lr"].latest, step)
             for key, value in losses.items():
                 self.tblogger.add_scalar(f"train/{key}", value, step)
 
     def log_epoch_timing(self) -> None:
-        iter_time, data_time = self.meter.mean("iter_time"), self.meter.mean("data_time")
+        iter_time, data_time = self.meter["iter_time"].avg, self.meter["data_time"].avg
         if iter_time > 0:
             logger.info("epoch {}: {:.3f}s per iteration, {:.0%} of it waiting for data{}", self.epoch + 1,
                         iter_time, data_time / iter_time,

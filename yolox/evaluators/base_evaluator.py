@@ -51,10 +51,19 @@ class DetectionEvaluator:
     def dataset(self):
         return self.dataloader.dataset
 
-    def evaluate(self, model: nn.Module, distributed: bool = False, half: bool = False,
-                 return_outputs: bool = False):
+    def evaluate(self, model: nn.Module, distributed: bool = False, half: bool = False, trt_file: Optional[str] = None,
+                 decoder=None, test_size=None, return_outputs: bool = False):
         """Returns ``(ap50_95, ap50, summary)`` (``summary`` a printable str), plus the subclass's
-        per-image outputs when ``return_outputs``. Every rank gets rank 0's figures."""
+        per-image outputs when ``return_outputs``. Every rank gets rank 0's figures.
+
+        trt_file, decoder, test_size: Megvii's parameters, in Megvii's places (its tools/eval.py
+        passes all six by position). Its TensorRT path, a ``trt_file`` and the ``decoder`` of the
+        raw outputs of such an engine, is not supported and refused; ``test_size`` is not read (the
+        loader letterboxes to ``img_size``).
+        """
+        if trt_file is not None or decoder is not None:
+            raise ValueError("evaluate: TensorRT models (trt_file, decoder) are not supported; evaluate the PyTorch "
+                             "model, or export it with tools/export_onnx.py for your TensorRT tools")
         predictions, timing = predict_loader(model, self.dataloader, num_classes=self.num_classes,
                                              confthre=self.confthre, nmsthre=self.nmsthre, half=half,
                                              progress=is_main_process())

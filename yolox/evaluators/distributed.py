@@ -3,6 +3,8 @@ from typing import Any, List, Sequence
 
 import torch.distributed as dist
 
+from yolox.utils.dist import gather
+
 __all__ = ["is_distributed", "gather_predictions", "broadcast_from_main"]
 
 
@@ -15,10 +17,7 @@ def gather_predictions(predictions: Sequence[Any]) -> List[Any]:
     once: a distributed sampler pads the last rounds with repeated images. Other ranks get []."""
     if not is_distributed():
         return list(predictions)
-    gathered = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
-    dist.gather_object(list(predictions), gathered, dst=0)
-    if dist.get_rank() != 0:
-        return []
+    gathered = gather(list(predictions), dst=0)  # [] on other ranks
     seen, unique = set(), []
     for rank_predictions in gathered:
         for prediction in rank_predictions:

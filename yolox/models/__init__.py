@@ -1,5 +1,17 @@
-"""The YOLOX network family: backbone, neck, head and their building blocks."""
+"""The YOLOX network family: backbone, neck, head and their building blocks; Megvii's model
+builders (``yolox_s(pretrained=False)``, ...) from ``build``."""
 from .anchors import anchor_grid
+from .build import (
+    create_yolox_model,
+    yolov3,
+    yolox_custom,
+    yolox_l,
+    yolox_m,
+    yolox_nano,
+    yolox_s,
+    yolox_tiny,
+    yolox_x,
+)
 from .darknet import CSPDarknet, Darknet
 from .network_blocks import (
     BaseConv,

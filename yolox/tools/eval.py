@@ -19,7 +19,7 @@ from yolox.evaluators import BACKENDS
 from yolox.evaluators.inference import predict_loader
 from yolox.deploy.model_loading import load_model
 from yolox.utils.dist import get_world_size, is_main_process
-from yolox.utils.launch import LaunchConfig, launch, launched_by_torchrun
+from yolox.utils.launch import launch, launched_by_torchrun
 from yolox.utils.setup_env import seed_everything
 
 from .exp_flags import add_exp_flags, build_exp
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     devices = 1 if launched_by_torchrun() else (args.devices or 1)
     if torch.cuda.is_available() and devices > torch.cuda.device_count():
         raise SystemExit(f"-d {devices}: only {torch.cuda.device_count()} GPUs are visible")
-    launch(evaluate_rank, LaunchConfig(num_gpus_per_machine=devices), args=(args,))
+    launch(evaluate_rank, devices, args=(args,))
     return 0
 
 

@@ -20,7 +20,7 @@ from yolox.data import DatasetNotFoundError
 from yolox.data.datasets import dataset_format
 from yolox.data.datasets.coco import require_coco_annotation
 from yolox.utils.checkpoint import CheckpointFileError
-from yolox.utils.launch import LaunchConfig, launch, launched_by_torchrun
+from yolox.utils.launch import launch, launched_by_torchrun
 
 from .exp_flags import add_exp_flags, build_exp
 
@@ -106,9 +106,9 @@ def main(argv=None) -> int:
         devices = torch.cuda.device_count() or 1
     if torch.cuda.is_available() and devices > torch.cuda.device_count():
         raise SystemExit(f"-d {devices}: only {torch.cuda.device_count()} GPUs are visible")
-    config = LaunchConfig(num_gpus_per_machine=devices, num_machines=args.num_machines,
-                          machine_rank=args.machine_rank, backend=args.dist_backend, dist_url=args.dist_url)
-    launch(run_training, config, args=(args,))  # a rank's failed checkpoint read/write exits 1 with one line
+    # A rank's failed checkpoint read/write exits 1 with one line.
+    launch(run_training, devices, num_machines=args.num_machines, machine_rank=args.machine_rank,
+           backend=args.dist_backend, dist_url=args.dist_url, args=(args,))
     return 0
 
 

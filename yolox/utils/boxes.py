@@ -5,7 +5,7 @@ Formats used across the project:
 * ``cxcywh`` centre x, centre y, width, height (what the head predicts)
 * ``xywh``   x1, y1, width, height (COCO annotation / result format)
 """
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -24,8 +24,10 @@ __all__ = [
     "postprocess",
     "letterbox_scale",
     "adjust_box_anns",
-    # Megvii-compatible aliases
+    # Megvii-compatible names
     "bboxes_iou",
+    "matrix_iou",
+    "filter_box",
     "cxcywh2xyxy",
     "xyxy2cxcywh",
     "xyxy2xywh",
@@ -195,6 +197,19 @@ def _per_class_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Ten
 def bboxes_iou(bboxes_a: torch.Tensor, bboxes_b: torch.Tensor, xyxy: bool = True) -> torch.Tensor:
     """bboxes_a: [N, 4], bboxes_b: [M, 4] -> IoU [N, M]; ``xyxy=False`` means cx, cy, w, h."""
     return pairwise_iou(bboxes_a, bboxes_b, fmt="xyxy" if xyxy else "cxcywh")
+
+
+def matrix_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a: [N, 4], b: [M, 4] x1, y1, x2, y2 (numpy) -> IoU [N, M] (numpy)."""
+    return pairwise_iou(torch.as_tensor(a), torch.as_tensor(b)).numpy()
+
+
+def filter_box(output: torch.Tensor, scale_range: Sequence[float]) -> torch.Tensor:
+    """Rows of ``output`` ([N, >= 4], x1, y1, x2, y2 first) whose box area lies strictly between
+    ``min_scale ** 2`` and ``max_scale ** 2``, for ``scale_range = (min_scale, max_scale)`` in pixels."""
+    min_scale, max_scale = scale_range
+    area = (output[:, 2] - output[:, 0]) * (output[:, 3] - output[:, 1])
+    return output[(area > min_scale * min_scale) & (area < max_scale * max_scale)]
 
 
 def _in_place(convert):

@@ -6,12 +6,17 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
-__all__ = ["ModelEMA", "unwrap_model", "ema_for_epochs"]
+__all__ = ["ModelEMA", "is_parallel", "unwrap_model", "ema_for_epochs"]
+
+
+def is_parallel(model: nn.Module) -> bool:
+    """Whether ``model`` is a DistributedDataParallel / DataParallel wrapper (Megvii's name)."""
+    return isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel))
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
     """The module inside DistributedDataParallel / DataParallel wrappers (itself otherwise)."""
-    return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
+    return model.module if is_parallel(model) else model
 
 
 # Megvii's averaging window (1 / (1 - 0.9998) = 5000 updates) over its ramp's time constant (2000).

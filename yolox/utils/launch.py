@@ -1,5 +1,6 @@
 """Start a function (a training or evaluation rank) in one process, in N spawned processes, or under
-torchrun, on PyTorch's own distributed engine (nccl on GPUs, gloo on CPUs).
+torchrun, on PyTorch's own distributed engine (nccl on GPUs, gloo on CPUs). ``launch`` has the
+signature of Megvii's, so Megvii's tools/train.py and tools/eval.py call it unchanged.
 
 Below the training layer on purpose: tools/eval.py launches its ranks with it without importing
 the trainer.
@@ -9,6 +10,7 @@ import functools
 import os
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable, Iterator, Optional, Sequence
 
 import torch
@@ -18,19 +20,26 @@ from loguru import logger
 
 from .signals import handling_preemption_signals
 
-__all__ = ["LaunchConfig", "launch", "launched_by_torchrun", "find_free_port", "forwarding_signals"]
+__all__ = ["DEFAULT_TIMEOUT", "LaunchConfig", "launch", "launched_by_torchrun", "find_free_port",
+           "forwarding_signals"]
+
+# How long a collective may wait for the other ranks before it fails (Megvii's default).
+DEFAULT_TIMEOUT = timedelta(minutes=30)
 
 
 @dataclass
 class LaunchConfig:
-    """num_gpus_per_machine: processes per machine (GPUs, or CPU workers without CUDA);
-    dist_url: ``tcp://host:port`` of machine 0, or ``auto`` (a free local port, one machine)."""
+    """What ``launch`` was asked for, handed to every spawned rank.
+
+    num_gpus_per_machine: processes per machine (GPUs, or CPU workers without CUDA);
+    dist_url: ``tcp://host:port`` of machine 0, or ``auto`` / None (a free local port, one machine)."""
 
     num_gpus_per_machine: int = 1
     num_machines: int = 1
     machine_rank: int = 0
     backend: str = "nccl"
     dist_url: Optional[str] = "auto"
+    timeout: timedelta = DEFAULT_TIMEOUT
 
     @property
     def world_size(self) -> int:
@@ -54,25 +63,52 @@ def _backend(requested: str) -> str:
     return requested
 
 
-def launch(main_func: Callable, config: LaunchConfig, args: Sequence = ()) -> None:
-    """Run ``main_func(*args)`` once per rank. Under torchrun the process group comes from its
-    environment; otherwise ``world_size > 1`` spawns ``num_gpus_per_machine`` processes here."""
+def launch(
+    main_func: Callable,
+    num_gpus_per_machine: int,
+    num_machines: int = 1,
+    machine_rank: int = 0,
+    backend: str = "nccl",
+    dist_url: Optional[str] = None,
+    args: Sequence = (),
+    timeout: timedelta = DEFAULT_TIMEOUT,
+) -> None:
+    """Run ``main_func(*args)`` once per rank: Megvii's signature and meaning.
+
+    The world is ``num_gpus_per_machine * num_machines`` processes; this machine starts
+    ``num_gpus_per_machine`` of them, ranks ``machine_rank * num_gpus_per_machine + i``. One
+    process in all runs ``main_func`` here, without a process group. ``dist_url`` is machine 0's
+    ``tcp://host:port``; ``"auto"`` or None picks a free local port (one machine only).
+    ``backend`` is torch.distributed's ("nccl", "gloo"); "nccl" without CUDA falls back to gloo
+    with a log line. ``timeout`` bounds each collective's wait. Under torchrun the group comes from
+    its environment and the sizes given here are not used.
+    """
+    config = LaunchConfig(num_gpus_per_machine=num_gpus_per_machine, num_machines=num_machines,
+                          machine_rank=machine_rank, backend=backend, dist_url=dist_url, timeout=timeout)
     if launched_by_torchrun():
-        _init_group(_backend(config.backend), "env://", int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"]))
+        _init_group(_backend(config.backend), "env://", int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"]),
+                    timeout=config.timeout)
         _run_and_close(main_func, args)
         return
-    if config.world_size == 1:
+    if config.world_size <= 1:  # Megvii's tools pass 0 GPUs on a machine without any: one process too
         main_func(*args)
         return
+    _spawn_ranks(main_func, config, tuple(args))
+
+
+def _spawn_ranks(main_func: Callable, config: LaunchConfig, args: tuple) -> None:
+    """Start this machine's ``num_gpus_per_machine`` ranks and wait for them; a rank's exit code
+    (e.g. preemption's) becomes the launcher's."""
     dist_url = config.dist_url or "auto"
     if dist_url == "auto":
         if config.num_machines > 1:
-            raise ValueError("--dist-url auto works on one machine only; give tcp://<machine 0 address>:<port>")
+            raise ValueError("dist_url 'auto' (--dist-url auto) picks a port on this machine, so it works with one "
+                             "machine only; give tcp://<machine 0 address>:<port>")
         dist_url = f"tcp://127.0.0.1:{find_free_port()}"
     logger.info("spawning {} processes (world size {}) at {}", config.num_gpus_per_machine, config.world_size,
                 dist_url)
     # start_processes passes only the process index; the rest travels bound by keyword.
-    worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=tuple(args))
+    worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=args)
     context = mp.start_processes(worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False,
                                  join=False)
     with forwarding_signals(context.processes):
@@ -95,14 +131,15 @@ def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_
         # OMP_NUM_THREADS wins).
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.num_gpus_per_machine))
     _init_group(_backend(config.backend), dist_url, config.world_size,
-                config.machine_rank * config.num_gpus_per_machine + local_rank)
+                config.machine_rank * config.num_gpus_per_machine + local_rank, timeout=config.timeout)
     _run_and_close(main_func, args)
 
 
-def _init_group(backend: str, init_method: str, world_size: int, rank: int) -> None:
+def _init_group(backend: str, init_method: str, world_size: int, rank: int, *, timeout: timedelta) -> None:
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    dist.init_process_group(backend=backend, init_method=init_method, world_size=world_size, rank=rank)
+    dist.init_process_group(backend=backend, init_method=init_method, world_size=world_size, rank=rank,
+                            timeout=timeout)
 
 
 def _run_and_close(main_func: Callable, args: Sequence) -> None:

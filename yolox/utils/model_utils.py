@@ -1,15 +1,16 @@
 """Model-level utilities: size and cost report, conv+BN folding for inference, BN settings,
 memory format."""
+import contextlib
 import copy
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Type
+from typing import Callable, Iterator, Optional, Sequence, Type
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 __all__ = ["ModelStats", "model_stats", "get_model_info", "fuse_conv_and_bn", "fuse_model", "set_bn_hyperparams",
-           "to_channels_last", "is_channels_last", "replace_module", "freeze_module"]
+           "to_channels_last", "is_channels_last", "replace_module", "freeze_module", "adjust_status"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +143,18 @@ def freeze_module(module: nn.Module, name: Optional[str] = None) -> nn.Module:
         if name is None or name in sub_name:
             sub.eval()
     return module
+
+
+@contextlib.contextmanager
+def adjust_status(module: nn.Module, training: bool = False) -> Iterator[nn.Module]:
+    """Within the block, ``module`` and every submodule are in train (``training=True``) or eval
+    mode; on leaving, each gets back the mode it had, so a partly frozen model stays partly frozen
+    (``model.train()`` afterwards would not)."""
+    before = {sub: sub.training for sub in module.modules()}
+    for sub in before:
+        sub.training = training
+    try:
+        yield module
+    finally:
+        for sub, mode in before.items():
+            sub.training = mode

@@ -1,5 +1,5 @@
-"""Process set-up for training and evaluation: seeds, determinism, GPU memory reservation, and
-Megvii YOLOX's environment helpers (``configure_module``, ``configure_nccl``, ``configure_omp``)."""
+"""Process set-up for training and evaluation: seeds, determinism, and Megvii YOLOX's environment
+helpers (``configure_module``, ``configure_nccl``, ``configure_omp``)."""
 import os
 import random
 from pathlib import Path
@@ -13,7 +13,7 @@ from loguru import logger
 
 from .dist import get_world_size, is_main_process
 
-__all__ = ["seed_everything", "configure_reproducibility", "occupy_mem", "configure_module", "configure_nccl",
+__all__ = ["seed_everything", "configure_reproducibility", "configure_module", "configure_nccl",
            "configure_omp"]
 
 
@@ -42,17 +42,6 @@ def configure_reproducibility(seed: Optional[int], *, rank: int = 0, determinist
         torch.backends.cudnn.benchmark = False
     else:
         torch.backends.cudnn.benchmark = True
-
-
-def occupy_mem(device: torch.device, fraction: float = 0.9) -> None:
-    """Reserve ``fraction`` of the GPU's free memory in PyTorch's caching allocator up front, so
-    other processes cannot take it mid-run (``-o``). Nothing to do on a CPU."""
-    if device.type != "cuda":
-        logger.info("-o/--occupy reserves GPU memory; there is no GPU here, so it does nothing")
-        return
-    free, _ = torch.cuda.mem_get_info(device)
-    block = torch.empty(int(free * fraction) // 4, dtype=torch.float32, device=device)
-    del block  # the allocator keeps the memory cached for this process
 
 
 def configure_module(ulimit_value: int = 8192) -> None:

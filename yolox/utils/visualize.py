@@ -1,12 +1,17 @@
 """Drawing detections, boxes and label assignments on BGR images with cv2 (the demo, the eval
-previews, visualize_assign)."""
+previews, visualize_assign).
+
+Imports only numpy and cv2 at the top: the torch-free ONNX Runtime demo loads this file alone.
+"""
 import colorsys
+import random
 from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-__all__ = ["color_for", "draw_box", "vis", "tensor_to_image", "draw_assignments"]
+__all__ = ["color_for", "random_color", "draw_box", "vis", "tensor_to_image", "draw_assignments",
+           "visualize_assign"]
 
 
 def color_for(index: int) -> Tuple[int, int, int]:
@@ -15,6 +20,11 @@ def color_for(index: int) -> Tuple[int, int, int]:
     hue = (index * 0.618033988749895) % 1.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
     return int(b * 255), int(g * 255), int(r * 255)
+
+
+def random_color() -> Tuple[int, int, int]:
+    """Three random channel values in [0, 255] (Megvii's name; ``color_for`` is the stable choice)."""
+    return random.randint(0, 255), random.randint(0, 255), random.randint(0, 255)
 
 
 def draw_box(img: np.ndarray, box: Sequence[float], *, color: Tuple[int, int, int], label: Optional[str] = None,
@@ -80,3 +90,28 @@ def draw_assignments(img: np.ndarray, view, class_names: Optional[Sequence[str]]
         cv2.circle(out, (int(round(x)), int(round(y))), radius, color_for(int(g)), -1, cv2.LINE_AA)
         cv2.circle(out, (int(round(x)), int(round(y))), radius, (0, 0, 0), 1, cv2.LINE_AA)
     return out
+
+
+UNMATCHED_COLOR = (0, 0, 255)  # BGR red
+
+
+def visualize_assign(img: np.ndarray, boxes, coords, match_results, save_name: Optional[str] = None) -> np.ndarray:
+    """Draw on ``img`` [H, W, 3] BGR, in place, each GT box and the centres of the anchors assigned to it
+    in the box's colour; a box with no anchor is drawn red and labelled "unmatched" (Megvii's picture).
+
+    boxes: [G, 4] x1, y1, x2, y2; coords: [F, 2] x, y of the foreground anchors; match_results: [F]
+    the GT index of each, all in ``img`` pixels (tensors or arrays). ``save_name``: also write the
+    picture there. Returns ``img``.
+    """
+    boxes, coords, match_results = (np.asarray(_to_numpy(v)) for v in (boxes, coords, match_results))
+    for g, box in enumerate(boxes):
+        assigned = coords[match_results == g]
+        color = color_for(g) if len(assigned) else UNMATCHED_COLOR
+        draw_box(img, box, color=color, label=None if len(assigned) else "unmatched")
+        for x, y in assigned:
+            cv2.circle(img, (int(round(float(x))), int(round(float(y)))), 3, color, -1)
+    if save_name is not None:
+        from yolox.utils.image_file import write_image  # here: the torch-free demo loads this file alone
+
+        write_image(img, save_name)
+    return img

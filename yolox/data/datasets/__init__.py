@@ -2,7 +2,7 @@
 from .build import build_dataset, dataset_format
 from .coco import COCODataset
 from .coco_classes import COCO_CLASSES
-from .datasets_wrapper import Dataset
+from .datasets_wrapper import ConcatDataset, Dataset, MixConcatDataset
 from .detection import DetectionDataset, ImageRecord, get_yolox_datadir
 from .mosaicdetection import MosaicDetection
 from .voc import VOCDetection
