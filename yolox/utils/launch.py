@@ -65,7 +65,7 @@ def _backend(requested: str) -> str:
 
 def launch(
     main_func: Callable,
-    num_gpus_per_machine: int,
+    num_gpus_per_machine,
     num_machines: int = 1,
     machine_rank: int = 0,
     backend: str = "nccl",
@@ -82,9 +82,15 @@ def launch(
     ``backend`` is torch.distributed's ("nccl", "gloo"); "nccl" without CUDA falls back to gloo
     with a log line. ``timeout`` bounds each collective's wait. Under torchrun the group comes from
     its environment and the sizes given here are not used.
+
+    ``num_gpus_per_machine`` may also be a whole ``LaunchConfig`` (this package's earlier form,
+    ``launch(fn, LaunchConfig(...), args=...)``); the keyword sizes are then not used.
     """
-    config = LaunchConfig(num_gpus_per_machine=num_gpus_per_machine, num_machines=num_machines,
-                          machine_rank=machine_rank, backend=backend, dist_url=dist_url, timeout=timeout)
+    if isinstance(num_gpus_per_machine, LaunchConfig):
+        config = num_gpus_per_machine
+    else:
+        config = LaunchConfig(num_gpus_per_machine=int(num_gpus_per_machine), num_machines=num_machines,
+                              machine_rank=machine_rank, backend=backend, dist_url=dist_url, timeout=timeout)
     if launched_by_torchrun():
         _init_group(_backend(config.backend), "env://", int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"]),
                     timeout=config.timeout)
