@@ -40,6 +40,13 @@ class Exp(MyExp):
 
         # ---- schedule for a few hundred images
         self.batch_size = 8
+        # Megvii's 0.01 per 64 images scaled to a batch of 8 by the square root (0.01/64 * sqrt(64/8)),
+        # not linearly: 26 steps an epoch at the linear rule's 1.25e-3 leave the class branch at its
+        # prior for the first epochs, and whether a rare class ever learns depends on the seed (issue 24).
+        self.basic_lr_per_img = 4.4e-4
+        # The EMA averages ~3 epochs (Megvii's 0.9998 is ~2.7 COCO epochs); with 1560 steps in all the
+        # default 2000-step ramp would keep it from averaging anything.
+        self.ema_epochs = 3
         self.max_epoch = 60
         self.warmup_epochs = 5
         self.no_aug_epochs = 15
