@@ -6,6 +6,7 @@ checkpoint with COCO mAP, on real photographs (BCCD) and on the built-in sample 
     python benchmarks/accuracy.py --runs bccd --epochs 20 --opts warmup_epochs 2 no_aug_epochs 5  # shorter
     python benchmarks/accuracy.py --runs bccd --seeds 0 1 2 --out /tmp/sweep --json /tmp/sweep.json  # seed sweep
     python benchmarks/accuracy.py --report /tmp/sweep.json  # the tables again, from the json, training nothing
+    python benchmarks/accuracy.py --report /tmp/seed0.json /tmp/seed1.json  # sweeps run side by side, one table
 
 Runs:
   bccd    exps/example/custom/yolox_nano_bccd.py: 205 train images, input 416, batch 8, seed 0,
@@ -287,7 +288,9 @@ def write_json(path: str, results: List[RunResult], seeds: bool) -> None:
     data = [asdict(r) for r in results]
     if seeds:
         data = {"runs": data, "summary": {name: seed_summary(group) for name, group in group_by_run(results).items()}}
-    Path(path).write_text(json.dumps(data, indent=2))
+    from yolox.utils.atomic_io import atomic_write_bytes
+
+    atomic_write_bytes(json.dumps(data, indent=2).encode(), path)  # a kill mid-write keeps the previous runs
 
 
 def read_json(path: str) -> List[RunResult]:
@@ -336,11 +339,13 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=str, default=None, help="also write the figures to this file")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="train each run once per seed (override seed N), in <out>/<run>_seed<N>")
-    parser.add_argument("--report", type=str, default=None, metavar="JSON",
-                        help="train nothing: print the tables of an earlier --json file")
+    parser.add_argument("--report", type=str, nargs="+", default=None, metavar="JSON",
+                        help="train nothing: print the tables of earlier --json files (several: one table, e.g. "
+                             "of seeds trained side by side)")
     args = parser.parse_args(argv)
     if args.report:
-        print_report(read_json(args.report))  # the load of the training is not in the json
+        results = [r for path in args.report for r in read_json(path)]
+        print_report(sorted(results, key=lambda r: (r.name, r.seed if r.seed is not None else -1)))  # no load figures
         return 0
     os.chdir(REPO_ROOT)  # the experiments' relative paths (datasets/sample) are the repository's
 

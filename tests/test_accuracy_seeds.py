@@ -66,3 +66,16 @@ def test_json_round_trip_and_report(acc, tmp_path, capsys):
     acc.write_json(str(path), runs[:1], seeds=False)  # without --seeds: the plain list of runs
     assert isinstance(json.loads(path.read_text()), list)
     assert [r.seed for r in acc.read_json(str(path))] == [0]
+
+
+def test_report_of_sweeps_run_side_by_side_is_one_table_in_seed_order(acc, tmp_path, capsys):
+    """Seeds trained in parallel processes write one json each; --report reads them as one sweep."""
+    paths = []
+    for seed, wbc in ((2, 0.3), (0, 0.6), (1, 0.0)):
+        paths.append(tmp_path / f"seed{seed}.json")
+        acc.write_json(str(paths[-1]), [_result(acc, seed, wbc)], seeds=True)
+    assert acc.main(["--report", *map(str, paths)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("bccd/s0") < out.index("bccd/s1") < out.index("bccd/s2")
+    assert "worst/best test AP50:95 over seeds [0, 1, 2]: 0.94" in out  # 0.30 / 0.32
+    assert "seed 1 WBC on val" in out
