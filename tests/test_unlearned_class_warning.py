@@ -54,6 +54,7 @@ def test_the_trainer_warns_once_per_collapse_after_warm_up(tmp_path, capture_log
     assert "class 'WBC' has AP 0" in warnings[0] and "epoch 2" in warnings[0]
     assert "RBC AP50:95 0.300, Platelets AP50:95 0.100" in warnings[0]
     assert "tools/eval.py" in warnings[0] and "best_ckpt.pth" in warnings[0]
+    assert "sqrt(64 / batch)" in warnings[0]  # the remedy that worked on BCCD (issue 24)
 
 
 def test_an_evaluator_without_coco_figures_is_left_alone(tmp_path, capture_log):
