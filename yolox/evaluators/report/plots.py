@@ -1,0 +1,133 @@
+"""The report's charts: confusion matrix, precision-recall curves, P/R/F1 against confidence.
+
+Every chart says what it shows in its title (IoU, confidence), names its axes, and labels
+classes by name. Past ``MANY_CLASSES`` classes the per-class lines turn thin and grey (a legend of
+80 names reads as noise) and the per-class panels carry the names instead.
+"""
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .confidence import ConfidenceCurves
+from .confusion import ConfusionMatrix
+from .pr_curves import PRCurves
+
+__all__ = ["MANY_CLASSES", "plot_confusion", "plot_pr_curves", "plot_pr_per_class", "plot_confidence_curves"]
+
+MANY_CLASSES = 10
+_ANNOTATE_UP_TO = 30  # cell numbers stay legible up to about this many classes
+
+
+def _fmt(v: float) -> str:
+    return "-" if v is None or math.isnan(v) else f"{v:.3f}"
+
+
+def plot_confusion(matrix: ConfusionMatrix, names: Sequence[str], *, normalised: bool, title: str):
+    """counts (or row fractions) as a heat map, true class down, predicted across."""
+    from .figures import new_figure
+
+    labels = list(names) + ["background"]
+    n = len(labels)
+    values = matrix.row_normalised() if normalised else matrix.counts
+    side = min(max(6.0, 0.32 * n + 3.0), 30.0)
+    figure = new_figure((side + 1.0, side))
+    ax = figure.add_subplot()
+    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0 if normalised else max(1, int(values.max())))
+    bar_label = "fraction of the true class's boxes" if normalised else "count"
+    bar = figure.colorbar(image, ax=ax, shrink=0.8, label=bar_label)
+    if not normalised:
+        from matplotlib.ticker import MaxNLocator
+
+        bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    font = max(5.0, min(10.0, 220.0 / n))
+    ax.set_xticks(range(n), labels, rotation=90, fontsize=font)
+    ax.set_yticks(range(n), labels, fontsize=font)
+    ax.set_xlabel("predicted class (background: missed boxes)")
+    ax.set_ylabel("true class (background: false detections)")
+    ax.set_title(f"{title}\nIoU {matrix.iou_thresh:.2f}, confidence >= {matrix.confidence:.3f}"
+                 + (", rows normalised" if normalised else ", counts"))
+    if n <= _ANNOTATE_UP_TO:
+        top = values.max() if values.max() > 0 else 1
+        for (i, j), v in np.ndenumerate(values):
+            if v:
+                ax.text(j, i, f"{v:.2f}" if normalised else str(int(v)), ha="center", va="center", fontsize=font,
+                        color="white" if v > 0.6 * top else "black")
+    return figure
+
+
+def _class_lines(ax, x: np.ndarray, rows: np.ndarray, names: Sequence[str], label_of) -> None:
+    """One line per class with boxes: coloured and in the legend for few classes, grey otherwise."""
+    defined = [k for k in range(len(rows)) if not np.isnan(rows[k]).all()]
+    many = len(defined) > MANY_CLASSES
+    for k in defined:
+        if many:
+            ax.plot(x, rows[k], color="0.7", linewidth=0.6)
+        else:
+            ax.plot(x, rows[k], linewidth=1.2, label=label_of(k))
+
+
+def plot_pr_curves(curves: PRCurves, names: Sequence[str], *, title: str):
+    """Two panels, IoU 0.5 and 0.5:0.95: every class and, in bold, the mean over classes."""
+    from .figures import new_figure
+
+    figure = new_figure((13.0, 6.0))
+    mean = curves.all_classes()
+    panels = (("at_50", "IoU 0.50", curves.ap_50), ("at_50_95", "IoU 0.50:0.95 (mean over 10 IoUs)", curves.ap_50_95))
+    for col, (key, which, ap) in enumerate(panels):
+        ax = figure.add_subplot(1, 2, col + 1)
+        _class_lines(ax, curves.recall, getattr(curves, key), names, lambda k, ap=ap: f"{names[k]} {_fmt(ap[k])}")
+        ax.plot(curves.recall, mean[key], color="tab:blue" if len(names) > MANY_CLASSES else "black",
+                linewidth=3.0, label=f"all classes {_fmt(float(np.nanmean(ap)) if np.isfinite(ap).any() else 0.0)}")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=f"{which}: AP per curve")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    figure.suptitle(title)
+    return figure
+
+
+def plot_pr_per_class(curves: PRCurves, names: Sequence[str], *, title: str):
+    """One small panel per class with boxes, both IoU settings, the class's APs in its title."""
+    from .figures import new_figure
+
+    defined = [k for k in range(len(names)) if not np.isnan(curves.at_50[k]).all()]
+    cols = max(1, math.ceil(math.sqrt(len(defined))))
+    rows = max(1, math.ceil(len(defined) / cols))
+    figure = new_figure((2.6 * cols + 1.0, 2.3 * rows + 0.8))
+    axes = figure.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    for n, ax in enumerate(axes.flat):
+        if n >= len(defined):
+            ax.axis("off")
+            continue
+        k = defined[n]
+        ax.plot(curves.recall, curves.at_50[k], color="tab:blue", linewidth=1.2)
+        ax.plot(curves.recall, curves.at_50_95[k], color="tab:orange", linewidth=1.2)
+        ax.set_title(f"{names[k]}\nAP50 {_fmt(curves.ap_50[k])}  AP {_fmt(curves.ap_50_95[k])}", fontsize=8)
+        ax.set(xlim=(0, 1), ylim=(0, 1.02))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    figure.supxlabel("recall")
+    figure.supylabel("precision")
+    figure.suptitle(f"{title}\nblue: IoU 0.50, orange: IoU 0.50:0.95")
+    return figure
+
+
+def plot_confidence_curves(curves: ConfidenceCurves, names: Sequence[str], *, best: Optional[float], title: str):
+    """Precision, recall and F1 against the confidence threshold; the F1-optimal one marked."""
+    from .figures import new_figure
+
+    figure = new_figure((16.0, 5.2))
+    for col, key in enumerate(("precision", "recall", "f1")):
+        ax = figure.add_subplot(1, 3, col + 1)
+        rows = getattr(curves, key)
+        _class_lines(ax, curves.thresholds, rows[:-1], names, lambda k: names[k])
+        ax.plot(curves.thresholds, rows[-1], color="tab:blue" if len(names) > MANY_CLASSES else "black",
+                linewidth=3.0, label="all classes")
+        if best is not None:
+            ax.axvline(best, color="tab:red", linestyle="--", linewidth=1.0, label=f"best F1 at {best:.3f}")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence threshold", ylabel=key if key != "f1" else "F1",
+               title={"precision": "precision", "recall": "recall", "f1": "F1"}[key] + " at IoU 0.50")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    figure.suptitle(title)
+    return figure
