@@ -22,8 +22,18 @@ import json
 import cv2
 import numpy as np
 import pytest
+from eval_fakes import (
+    TEST_SIZE,
+    FakeDataset,
+    FakeLoader,
+    TableModel,
+    coco_from_dict,
+    detection_rows,
+    ground_truth_detections,
+    tiny_coco_dict,
+)
 
-from yolox.evaluators import score_coco_detections
+from yolox.evaluators import VOCEvaluator, score_coco_detections
 from yolox.evaluators.report import (
     ImageBoxes,
     best_f1_confidence,
@@ -33,6 +43,7 @@ from yolox.evaluators.report import (
     collect_images,
     confidence_curves,
     confusion_matrix,
+    evaluator_report,
     match_images,
     write_report,
 )
@@ -208,3 +219,23 @@ def test_write_report_folder(case, tmp_path):
         table = {r["class"]: r for r in csv.DictReader(handle)}
     assert table["dog"]["AP50"] == f"{51 / 303}" or float(table["dog"]["AP50"]) == pytest.approx(51 / 303)
     assert "best-F1 confidence: 0.2000" in report.text()
+
+
+def test_voc_report_of_an_evaluator(tmp_path):
+    """The VOC evaluator's report: its own AP in the table, its matching's curves, the same counts."""
+    coco = coco_from_dict(tiny_coco_dict())  # car, cat, toothbrush; one crowd car (difficult for VOC)
+    dataset = FakeDataset(coco)
+    detections = ground_truth_detections(coco)
+    detections[7].append((3, [150.0, 60.0, 20.0, 20.0], 0.95))  # a car on nothing, above every true one
+    evaluator = VOCEvaluator(FakeLoader(dataset), TEST_SIZE, 0.01, 0.65, 3, use_07_metric=False)
+    evaluator.keep_predictions = True
+    evaluator.evaluate(TableModel(detection_rows(dataset, detections), num_classes=3))
+    report = evaluator_report(evaluator, tmp_path / "voc", confidence=0.5, worst=0)
+    rows = {r["class"]: r for r in report.rows}
+    assert (rows["car"]["TP"], rows["car"]["FP"], rows["car"]["FN"]) == (2, 1, 0)
+    assert rows["car"]["AP50"] == pytest.approx(evaluator.last_scores.ap50_area[0])
+    # car's detections by score: false, true, true over 2 boxes: precision 0, 1/2, 2/3 at recall 0, 1/2, 1,
+    # whose envelope is 2/3 at every recall; the VOC area rule gives the same 2/3.
+    assert rows["car"]["AP50"] == pytest.approx(2 / 3) and rows["cat"]["AP50"] == pytest.approx(1.0)
+    curve = np.loadtxt(tmp_path / "voc" / "pr_curves.csv", delimiter=",", skiprows=1)  # recall, all x2, car@0.5
+    np.testing.assert_allclose(curve[:, 3], 2 / 3, atol=1e-6)

@@ -3,19 +3,20 @@ so drawing one neither needs a display nor changes the backend of the process th
 (a notebook, a training run), and no figure lingers in pyplot's registry."""
 import io
 from pathlib import Path
-from typing import Tuple
+from typing import Optional, Tuple
 
 from yolox.utils.atomic_io import atomic_write_bytes
 
 __all__ = ["new_figure", "save_figure"]
 
 
-def new_figure(size: Tuple[float, float]):
-    """A blank Figure of ``size`` inches (width, height) with an Agg canvas."""
+def new_figure(size: Tuple[float, float], *, layout: Optional[str] = "constrained"):
+    """A blank Figure of ``size`` inches (width, height) with an Agg canvas; ``layout`` as
+    matplotlib's (None: the caller places the axes)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=size, layout="constrained")
+    figure = Figure(figsize=size, layout=layout)
     FigureCanvasAgg(figure)
     return figure
 

@@ -23,17 +23,28 @@ def _fmt(v: float) -> str:
     return "-" if v is None or math.isnan(v) else f"{v:.3f}"
 
 
+def _shown_classes(counts: np.ndarray) -> list:
+    """The class indices a many-class matrix keeps: those with boxes or detections (all of them
+    for up to _ANNOTATE_UP_TO classes, where an empty row reads as "none of these here")."""
+    c = len(counts) - 1
+    if c <= _ANNOTATE_UP_TO:
+        return list(range(c))
+    return [k for k in range(c) if counts[k].any() or counts[:, k].any()]
+
+
 def plot_confusion(matrix: ConfusionMatrix, names: Sequence[str], *, normalised: bool, title: str):
     """counts (or row fractions) as a heat map, true class down, predicted across."""
     from .figures import new_figure
 
-    labels = list(names) + ["background"]
+    keep = _shown_classes(matrix.counts) + [len(names)]
+    labels = [names[k] for k in keep[:-1]] + ["background"]
+    values = (matrix.row_normalised() if normalised else matrix.counts)[np.ix_(keep, keep)]
     n = len(labels)
-    values = matrix.row_normalised() if normalised else matrix.counts
-    side = min(max(6.0, 0.32 * n + 3.0), 30.0)
+    side = min(max(6.0, 0.3 * n + 3.0), 24.0)
     figure = new_figure((side + 1.0, side))
     ax = figure.add_subplot()
-    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0 if normalised else max(1, int(values.max())))
+    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0 if normalised else max(1, int(values.max())),
+                      interpolation="nearest")
     bar_label = "fraction of the true class's boxes" if normalised else "count"
     bar = figure.colorbar(image, ax=ax, shrink=0.8, label=bar_label)
     if not normalised:
@@ -45,9 +56,11 @@ def plot_confusion(matrix: ConfusionMatrix, names: Sequence[str], *, normalised:
     ax.set_yticks(range(n), labels, fontsize=font)
     ax.set_xlabel("predicted class (background: missed boxes)")
     ax.set_ylabel("true class (background: false detections)")
+    left_out = len(names) + 1 - n
     ax.set_title(f"{title}\nIoU {matrix.iou_thresh:.2f}, confidence >= {matrix.confidence:.3f}"
-                 + (", rows normalised" if normalised else ", counts"))
-    if n <= _ANNOTATE_UP_TO:
+                 + (", rows normalised" if normalised else ", counts")
+                 + (f"\n({left_out} classes without boxes or detections left out)" if left_out else ""))
+    if n <= _ANNOTATE_UP_TO + 1:
         top = values.max() if values.max() > 0 else 1
         for (i, j), v in np.ndenumerate(values):
             if v:
@@ -93,7 +106,11 @@ def plot_pr_per_class(curves: PRCurves, names: Sequence[str], *, title: str):
     defined = [k for k in range(len(names)) if not np.isnan(curves.at_50[k]).all()]
     cols = max(1, math.ceil(math.sqrt(len(defined))))
     rows = max(1, math.ceil(len(defined) / cols))
-    figure = new_figure((2.6 * cols + 1.0, 2.3 * rows + 0.8))
+    height = 2.3 * rows + 1.0
+    figure = new_figure((2.6 * cols + 1.0, height), layout=None)
+    # Fixed margins, in inches turned into fractions: constrained layout takes seconds over 80 panels.
+    figure.subplots_adjust(left=0.6 / (2.6 * cols + 1.0), right=0.98, bottom=0.5 / height, top=1 - 0.9 / height,
+                           hspace=0.55, wspace=0.15)
     axes = figure.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     for n, ax in enumerate(axes.flat):
         if n >= len(defined):
