@@ -21,7 +21,7 @@ def new_figure(size: Tuple[float, float], *, layout: Optional[str] = "constraine
     return figure
 
 
-def save_figure(figure, path: Path, *, dpi: int = 110) -> Path:
+def save_figure(figure, path: Path, *, dpi: int = 100) -> Path:
     """Render ``figure`` to PNG and write it atomically at ``path``."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
