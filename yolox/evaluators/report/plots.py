@@ -92,7 +92,7 @@ def plot_pr_curves(curves: PRCurves, names: Sequence[str], *, title: str):
         _class_lines(ax, curves.recall, getattr(curves, key), names, lambda k, ap=ap: f"{names[k]} {_fmt(ap[k])}")
         ax.plot(curves.recall, mean[key], color="tab:blue" if len(names) > MANY_CLASSES else "black",
                 linewidth=3.0, label=f"all classes {_fmt(float(np.nanmean(ap)) if np.isfinite(ap).any() else 0.0)}")
-        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=f"{which}: AP per curve")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=f"{which} (legend: AP of each curve)")
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
     figure.suptitle(title)
