@@ -35,13 +35,11 @@ def worst_images(matches: Matches, *, confidence: float, count: int) -> List[dic
 
 
 def _drawn(img: np.ndarray, image, *, confidence: float, names: Sequence[str], max_side: int) -> np.ndarray:
-    """A copy of ``img`` (BGR) shrunk to ``max_side`` with GT and detections drawn, as RGB."""
-    scale = min(1.0, max_side / max(img.shape[:2]))
-    if scale < 1.0:
-        img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)),
-                         interpolation=cv2.INTER_AREA)
-    else:
-        img = img.copy()
+    """A copy of ``img`` (BGR) resized to ``max_side`` with GT and detections drawn, as RGB. Small
+    images are enlarged first, so that the labels, drawn at a fixed pixel size, do not cover them."""
+    scale = max_side / max(img.shape[:2])
+    img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)),
+                     interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST)
     for box, cls, ignored in zip(image.gt_boxes, image.gt_classes, image.gt_ignore):
         label = names[cls] + (" (ignored)" if ignored else "")
         draw_box(img, box * scale, color=GT_COLOR, label=label, thickness=1 if ignored else 2)
@@ -52,9 +50,10 @@ def _drawn(img: np.ndarray, image, *, confidence: float, names: Sequence[str], m
 
 
 def plot_gallery(matches: Matches, worst: List[dict], *, image_path: Callable[[int], Optional[Path]],
-                 names: Sequence[str], confidence: float, title: str, max_side: int = 640):
+                 names: Sequence[str], confidence: float, title: str, max_side: int = 400):
     """A grid of the ``worst`` images (``worst_images``'s rows); ``image_path(image_id)`` finds
-    each file. None when no image could be read."""
+    each file. None when no image could be read. Pictures are drawn at ``max_side`` pixels, about
+    a panel's size in the saved figure, so the box labels keep their size there."""
     from .figures import new_figure
 
     pictures = []

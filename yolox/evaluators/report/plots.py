@@ -92,7 +92,8 @@ def plot_pr_curves(curves: PRCurves, names: Sequence[str], *, title: str):
         _class_lines(ax, curves.recall, getattr(curves, key), names, lambda k, ap=ap: f"{names[k]} {_fmt(ap[k])}")
         ax.plot(curves.recall, mean[key], color="tab:blue" if len(names) > MANY_CLASSES else "black",
                 linewidth=3.0, label=f"all classes {_fmt(float(np.nanmean(ap)) if np.isfinite(ap).any() else 0.0)}")
-        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision", title=f"{which} (legend: AP of each curve)")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
+               title=f"{which} (legend: AP of each curve)")
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
     figure.suptitle(title)
@@ -113,7 +114,8 @@ def plot_pr_per_class(curves: PRCurves, names: Sequence[str], *, title: str):
     cols = max(1, math.ceil(math.sqrt(len(defined))))
     rows = max(1, math.ceil(len(defined) / cols))
     step_x, step_y = 1.25, 1.55  # panel 1 x 1 plus the gaps for the next panel's title
-    figure = new_figure((2.2 * cols + 0.6, 2.3 * rows + 1.0))
+    # At least 8 in wide, so the title's two lines fit above a grid of a few classes.
+    figure = new_figure((max(2.2 * cols + 0.6, 8.0), 2.3 * rows + 1.0))
     ax = figure.add_subplot()
     frames, quarter_lines, at_50, at_50_95 = [], [], [], []
     for n, k in enumerate(defined):
@@ -129,12 +131,13 @@ def plot_pr_per_class(curves: PRCurves, names: Sequence[str], *, title: str):
     ax.add_collection(LineCollection(frames, colors="0.3", linewidths=0.8))
     ax.add_collection(LineCollection(at_50, colors="tab:blue", linewidths=1.2, label="IoU 0.50"))
     ax.add_collection(LineCollection(at_50_95, colors="tab:orange", linewidths=1.2, label="IoU 0.50:0.95"))
+    ax.set_aspect("equal")  # square panels, however wide the figure
     ax.set_xlim(-0.1, (cols - 1) * step_x + 1.1)
     ax.set_ylim(-(rows - 1) * step_y - 0.1, 1.45)
     ax.axis("off")
     ax.legend(loc="upper right", bbox_to_anchor=(1.0, 1.0 + 0.6 / (2.3 * rows + 1.0)), ncol=2, fontsize=9,
               frameon=False)
-    figure.suptitle(f"{title}\neach panel: recall 0 to 1 across, precision 0 to 1 up (grid lines every 0.25)")
+    figure.suptitle(f"{title}\neach panel: recall 0-1 across, precision 0-1 up, grid every 0.25")
     return figure
 
 
