@@ -77,6 +77,7 @@ def test_coco_classes_get_cocos_category_ids():
     assert saved.category_ids[0] == 1 and saved.category_ids[-1] == 90 and len(saved.category_ids) == 80
 
 
+@pytest.mark.slow  # builds a second model and runs the whole tool: about 4 s on a busy machine
 def test_demo_tool_flags(tmp_path, monkeypatch):
     ckpt = confident_checkpoint(tmp_path / "c.pth")
     cv2.imwrite(str(tmp_path / "scene.png"), scene(120, 200))

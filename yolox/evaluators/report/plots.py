@@ -40,13 +40,19 @@ def plot_confusion(matrix: ConfusionMatrix, names: Sequence[str], *, normalised:
     labels = [names[k] for k in keep[:-1]] + ["background"]
     values = (matrix.row_normalised() if normalised else matrix.counts)[np.ix_(keep, keep)]
     n = len(labels)
-    side = min(max(6.0, 0.22 * n + 3.0), 22.0)
-    figure = new_figure((side + 1.0, side))
-    ax = figure.add_subplot()
+    side = min(max(5.0, 0.22 * n + 1.5), 20.0)  # the matrix itself, in inches
+    # Fixed margins (inches) for the names, the titles and the colour bar: constrained layout took
+    # most of the drawing time of an 80-class matrix.
+    left, bottom, top, right = 1.7, 1.8, 1.0, 1.5
+    width, height = left + side + right, bottom + side + top
+    figure = new_figure((width, height), layout=None)
+    ax = figure.add_axes((left / width, bottom / height, side / width, side / height))
     image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0 if normalised else max(1, int(values.max())),
                       interpolation="nearest")
     bar_label = "fraction of the true class's boxes" if normalised else "count"
-    bar = figure.colorbar(image, ax=ax, shrink=0.8, label=bar_label)
+    bar_axes = figure.add_axes(((left + side + 0.3) / width, (bottom + 0.1 * side) / height, 0.25 / width,
+                                0.8 * side / height))
+    bar = figure.colorbar(image, cax=bar_axes, label=bar_label)
     if not normalised:
         from matplotlib.ticker import MaxNLocator
 
