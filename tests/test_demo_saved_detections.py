@@ -57,6 +57,7 @@ def test_json_and_txt_of_an_image_folder(tmp_path, predictor):
     assert not list((tmp_path / "out").rglob("*.tmp"))  # atomic writes leave no temp files
 
 
+@pytest.mark.slow  # encodes a video and predicts its frames: seconds of torch warm-up on a busy machine
 def test_video_frames_are_images(tmp_path, predictor):
     video = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, (200, 120))
