@@ -33,6 +33,7 @@ class Exp(MyExp):
         self.data_num_workers = 0
         self.seed = 0
         self.output_dir = {output_dir!r}
+        self.report_after_train = False  # seconds of drawing per run; tests/test_best_report.py covers it
 '''
 
 

@@ -43,6 +43,7 @@ from yolox.utils.memory import occupy_mem
 from yolox.utils.meters import MeterBuffer
 from yolox.utils.setup_env import configure_reproducibility
 
+from .best_report import report_best_checkpoint
 from .options import TrainOptions
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionRequest
 from .progress import format_eta, memory_mb
@@ -219,6 +220,9 @@ class Trainer:
                         "stopped for preemption" if self.preempted else "done", self.best_ap * 100,
                         self.best_epoch + 1)
         self.close_loader()
+        if self.rank == 0 and self.failure is None and not self.preempted:
+            report_best_checkpoint(self.exp, run_dir=self.file_name, model=unwrap_model(self.model),
+                                   evaluator=self.evaluator, distributed=self.is_distributed)
         if self.tblogger is not None:
             self.tblogger.close()
         remove_logger(self._log_handlers)

@@ -1,4 +1,5 @@
-"""Run a Predictor over images, a video file or a webcam, and save the pictures it draws.
+"""Run a Predictor over images, a video file or a webcam, and save the pictures it draws and,
+through a ``SavedDetections``, the detections as data (COCO results json, YOLO txt).
 
 Every file is written atomically: images through ``atomic_write_bytes``, videos into a temp file
 beside the target that is renamed over it once the stream ends (its last frame, or Ctrl-C).
@@ -15,6 +16,7 @@ from loguru import logger
 from yolox.utils.image_file import write_image
 
 from .predictor import Predictor
+from .saved_detections import SavedDetections, image_id_of
 
 __all__ = ["IMAGE_EXTENSIONS", "list_image_files", "vis_folder", "demo_images", "demo_video"]
 
@@ -39,16 +41,22 @@ def list_image_files(path: Union[str, Path]) -> List[Path]:
     return files
 
 
-def demo_images(predictor: Predictor, path: Union[str, Path], save_dir: Optional[Path]) -> List[Path]:
+def demo_images(predictor: Predictor, path: Union[str, Path], save_dir: Optional[Path],
+                saved: Optional[SavedDetections] = None) -> List[Path]:
     """Predict every image of ``path`` (a file or a folder); draw and save into ``save_dir`` when
-    given (same file names). Returns the written files."""
+    given (same file names), hand the detections to ``saved`` when given (file names relative to
+    a folder ``path``). Returns the written pictures."""
     written = []
-    for image_path in list_image_files(path):
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    for position, image_path in enumerate(list_image_files(path)):
         img = cv2.imread(str(image_path))
         if img is None:
             raise ValueError(f"cv2 cannot read the image {image_path}")
         detections = predictor.predict(img)
         logger.info("{}: {} detections in {:.1f} ms", image_path.name, len(detections), detections.inference_ms)
+        if saved is not None:
+            saved.add(detections, image_id=image_id_of(image_path, position),
+                      file_name=image_path.relative_to(root).as_posix(), size=img.shape[:2])
         if save_dir is not None:
             written.append(write_image(predictor.draw(img, detections), save_dir / image_path.name))
     if save_dir is not None and written:
@@ -57,9 +65,10 @@ def demo_images(predictor: Predictor, path: Union[str, Path], save_dir: Optional
 
 
 def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optional[Path],
-               max_frames: Optional[int] = None) -> int:
+               max_frames: Optional[int] = None, saved: Optional[SavedDetections] = None) -> int:
     """Predict the frames of a video file (``source`` a path) or a camera (an index); write the
-    drawn frames to ``save_path`` (mp4) when given. Returns the number of frames processed.
+    drawn frames to ``save_path`` (mp4) when given, hand each frame's detections to ``saved``
+    when given (image id = frame index). Returns the number of frames processed.
 
     Ctrl-C (KeyboardInterrupt) is how a webcam stream ends: it stops the loop and the recording so
     far is kept. Any other error removes the partial recording.
@@ -70,6 +79,7 @@ def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optiona
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
     frames = 0
+    video_name = Path(source).name if isinstance(source, (str, Path)) else f"camera{source}"
     try:
         with _video_writer(save_path, fps, size) as writer:
             try:
@@ -78,6 +88,9 @@ def demo_video(predictor: Predictor, source: Union[str, int], save_path: Optiona
                     if not ok:
                         break
                     detections = predictor.predict(frame)
+                    if saved is not None:
+                        saved.add(detections, image_id=frames, file_name=video_name, size=frame.shape[:2],
+                                  frame=frames)
                     if writer is not None:
                         writer.write(predictor.draw(frame, detections))
                     elif frames % 30 == 0:

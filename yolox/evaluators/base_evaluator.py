@@ -35,7 +35,8 @@ class DetectionEvaluator:
 
     img_size: (height, width) the loader letterboxes to; confthre / nmsthre: postprocess
     thresholds; num_classes: the model's classes. After ``evaluate``, ``last_timing`` holds the
-    forward and NMS times of the pass.
+    forward and NMS times of the pass, and, when ``keep_predictions`` is set, ``last_predictions``
+    every image's detections (rank 0; what an evaluation report is drawn from).
     """
 
     def __init__(self, *, dataloader, img_size: Tuple[int, int], confthre: float, nmsthre: float,
@@ -46,6 +47,9 @@ class DetectionEvaluator:
         self.nmsthre = nmsthre
         self.num_classes = num_classes
         self.last_timing: Optional[InferenceTiming] = None
+        # Off by default: training evaluates often and would hold a whole pass of detections for nothing.
+        self.keep_predictions = False
+        self.last_predictions: Optional[List[ImagePrediction]] = None
 
     @property
     def dataset(self):
@@ -72,6 +76,7 @@ class DetectionEvaluator:
         result = None
         if is_main_process():
             self.last_timing = timing
+            self.last_predictions = predictions if self.keep_predictions else None
             scored = self._score(predictions, timing)
             result = (scored.ap50_95, scored.ap50, scored.summary) + ((scored.outputs,) if return_outputs else ())
         if distributed:

@@ -42,11 +42,15 @@ class ClassScores:
 @dataclass
 class COCOScores:
     """stats: the 12 COCO numbers by name (COCO_STAT_NAMES); per_class in category-id order;
-    text: the printed COCO summary."""
+    text: the printed COCO summary. precision: the scorer's own ``eval["precision"]`` at area
+    "all" and 100 detections, [T, R, K] (IoU 0.50:0.05:0.95, recall 0:0.01:1, per_class's order;
+    -1 where a class has no boxes), kept so the report's curves are the AP's (None without
+    detections)."""
 
     stats: Dict[str, float]
     per_class: List[ClassScores] = field(default_factory=list)
     text: str = ""
+    precision: Optional[np.ndarray] = None
 
     @property
     def ap50_95(self) -> float:
@@ -122,7 +126,9 @@ def score_coco_detections(coco_gt, detections: Sequence[dict], *, image_ids: Opt
     values = [float(v) for v in evaluator.stats[:len(COCO_STAT_NAMES)]]
     names = {c["id"]: c.get("name", str(c["id"])) for c in coco_gt.dataset.get("categories", [])}
     per_class = _per_class(evaluator.eval, list(evaluator.params.catIds), names)
-    return COCOScores(stats=dict(zip(COCO_STAT_NAMES, values)), per_class=per_class, text=summary_text(values))
+    precision = np.asarray(evaluator.eval["precision"], dtype=np.float64)[:, :, :, 0, -1]
+    return COCOScores(stats=dict(zip(COCO_STAT_NAMES, values)), per_class=per_class, text=summary_text(values),
+                      precision=precision)
 
 
 def _run_cocoeval(coco_gt, detections: Sequence[dict], *, image_ids: Optional[Sequence[int]], backend: str):

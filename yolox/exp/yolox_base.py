@@ -94,6 +94,9 @@ class Exp(BaseExp):
         # COCO scorer (beyond Megvii's surface): "faster_coco_eval" (C++, several times faster) or
         # "pycocotools" (the reference implementation); both give the same numbers.
         self.coco_backend = "faster_coco_eval"
+        # At the end of training, evaluate best_ckpt.pth and write its evaluation report (figures,
+        # CSV, JSON) into <output_dir>/<exp_name>/eval/<timestamp>/ (yolox/core/best_report.py).
+        self.report_after_train = True
 
     # ------------------------------------------------------------------ model
     def get_model(self) -> nn.Module:

@@ -4,7 +4,9 @@
     python tools/demo.py video -f exps/my_exp.py -c best_ckpt.pth --path clip.mp4 --save_result
     python tools/demo.py webcam -n yolox-nano -c yolox_nano.pth --camid 0 --save_result  # Ctrl-C stops, keeps the video
 
-Pictures go to YOLOX_outputs/<exp>/vis_res/<timestamp>/. The checkpoint's own num_classes builds
+Pictures go to YOLOX_outputs/<exp>/vis_res/<timestamp>/; with --save_json the detections too, as a
+COCO results json (detections.json), with --save_txt as YOLO txt (labels/<image>.txt), both in the
+original image's pixels. The checkpoint's own num_classes builds
 the head; class names come from the checkpoint, the experiment, or COCO's for 80 classes.
 """
 import argparse
@@ -16,6 +18,7 @@ from loguru import logger
 from yolox.deploy.model_loading import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
+from yolox.deploy.saved_detections import SavedDetections
 
 from .exp_flags import add_exp_flags, build_exp
 
@@ -27,6 +30,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", type=str, default=None, help="image file or folder (image), video file (video)")
     parser.add_argument("--camid", type=int, default=0, help="webcam index")
     parser.add_argument("--save_result", action="store_true", help="save the drawn pictures / video")
+    parser.add_argument("--save_json", action="store_true",
+                        help="save the detections as a COCO results json (detections.json: image_id, file_name, "
+                             "category_id, bbox x,y,w,h in original pixels, score)")
+    parser.add_argument("--save_txt", action="store_true",
+                        help="save the detections as YOLO txt, one labels/<image>.txt per image or frame "
+                             "(class cx cy w h score, normalised)")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="run on the CPU or the first GPU")
     parser.add_argument("--conf", type=float, default=0.3, help="score threshold")
     parser.add_argument("--nms", type=float, default=0.3, help="NMS IoU threshold")
@@ -65,13 +74,23 @@ def main(argv=None) -> None:
     logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
     predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,
                           nms=args.nms, class_names=loaded.class_names, fp16=args.fp16, legacy=args.legacy)
-    save_dir = vis_folder(exp.output_dir, args.experiment_name or exp.exp_name) if args.save_result else None
+    out_dir = vis_folder(exp.output_dir, args.experiment_name or exp.exp_name)
+    save_dir = out_dir if args.save_result else None
+    saved = None
+    if args.save_json or args.save_txt:
+        saved = SavedDetections(json_path=out_dir / "detections.json" if args.save_json else None,
+                                txt_dir=out_dir / "labels" if args.save_txt else None, class_names=loaded.class_names)
     if args.demo == "image":
-        demo_images(predictor, args.path, save_dir)
+        demo_images(predictor, args.path, save_dir, saved=saved)
     else:
         source = args.path if args.demo == "video" else args.camid
         name = "camera.mp4" if args.demo == "webcam" else f"{Path(args.path).stem}.mp4"
-        demo_video(predictor, source, save_dir / name if save_dir is not None else None)
+        demo_video(predictor, source, save_dir / name if save_dir is not None else None, saved=saved)
+    if saved is not None:
+        json_path = saved.close()
+        where = [f"to {json_path}"] if json_path else []
+        where += [f"as YOLO txt in {saved.txt_dir}"] if saved.txt_dir else []
+        logger.info("saved the detections of {} images {}", saved.images, " and ".join(where))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python tools/eval.py -n yolox-s -c yolox_s.pth -b 8 --conf 0.001
     python tools/eval.py -f exps/my_exp.py -c YOLOX_outputs/my_exp/best_ckpt.pth --fuse
     python tools/eval.py -f exps/my_exp.py -c best_ckpt.pth data_dir /data/coco val_ann mini.json
+    python tools/eval.py -f exps/my_exp.py -c best_ckpt.pth --report  # + YOLOX_outputs/<exp>/eval/<time>/
 
 Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error).
 """
@@ -10,7 +11,8 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Tuple
 
 import torch
 from loguru import logger
@@ -47,6 +49,9 @@ class EvalRequest:
     seed: Optional[int] = None
     results_file: Optional[str] = None
     allow_pickle: bool = False  # load a checkpoint holding Python objects (runs code from the file)
+    report: bool = False  # write the evaluation report (figures, CSV, JSON) into report_dir
+    report_dir: Optional[str] = None  # default: <exp.output_dir>/<exp.exp_name>/eval/<timestamp>/
+    report_conf: Optional[float] = None  # the report's confidence; default the best-F1 one
 
 
 @dataclass
@@ -57,6 +62,7 @@ class EvalOutcome:
     summary: str
     ap50_95: Optional[float] = None
     ap50: Optional[float] = None
+    report_dir: Optional[Path] = None
 
 
 def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcome:
@@ -74,6 +80,9 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
     model = compiled(loaded.model, evaluator.dataloader, device) if request.compile else loaded.model
     if request.results_file is not None:
         evaluator.results_file = request.results_file
+    reporting = request.report and not request.speed and _can_report(evaluator, request)
+    if reporting:
+        evaluator.keep_predictions = True
     if request.speed:
         _, timing = predict_loader(model, evaluator.dataloader, num_classes=loaded.num_classes,
                                    confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=request.fp16,
@@ -82,7 +91,33 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
     ap50_95, ap50, summary = evaluator.evaluate(model, request.distributed, request.fp16)
     if request.testdev:
         return EvalOutcome(summary=summary)
-    return EvalOutcome(summary=summary, ap50_95=float(ap50_95), ap50=float(ap50))
+    outcome = EvalOutcome(summary=summary, ap50_95=float(ap50_95), ap50=float(ap50))
+    if reporting and is_main_process():
+        outcome.report_dir, text = write_eval_report(exp, evaluator, request)
+        outcome.summary += "\n" + text
+    return outcome
+
+
+def _can_report(evaluator, request: EvalRequest) -> bool:
+    """Whether --report can read ``evaluator``: COCO (not test-dev: no ground truth) or VOC."""
+    from yolox.evaluators.report import report_kind
+
+    if report_kind(evaluator) is None:
+        logger.warning("--report: not written; it reads COCOEvaluator (not --test) and VOCEvaluator, not {}",
+                       type(evaluator).__name__)
+        return False
+    return True
+
+
+def write_eval_report(exp, evaluator, request: EvalRequest) -> Tuple[Path, str]:
+    """Write the report of ``evaluator``'s last pass; (its folder, the text to print)."""
+    from yolox.evaluators.report import evaluator_report, report_folder
+
+    start = time.perf_counter()
+    folder = Path(request.report_dir) if request.report_dir else report_folder(exp.output_dir, exp.exp_name)
+    report = evaluator_report(evaluator, folder, confidence=request.report_conf, title=exp.exp_name)
+    logger.info("evaluation report written in {:.1f} s", time.perf_counter() - start)
+    return folder, report.text()
 
 
 def compiled(model: torch.nn.Module, dataloader, device: str) -> torch.nn.Module:
@@ -129,6 +164,14 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--coco-backend", default=None, choices=BACKENDS,
                         help="COCO scorer: faster_coco_eval (C++, several times faster) or pycocotools (the reference "
                              "implementation); same numbers (default: exp.coco_backend, faster_coco_eval)")
+    parser.add_argument("--report", action="store_true",
+                        help="also write an evaluation report: confusion matrix, precision-recall and P/R/F1-vs-"
+                             "confidence curves, per-class table, worst images (PNG, CSV, JSON) into "
+                             "<output_dir>/<exp>/eval/<timestamp>/")
+    parser.add_argument("--report-dir", default=None, type=str, help="write the report here instead")
+    parser.add_argument("--report-conf", default=None, type=float,
+                        help="confidence of the report's table, confusion matrix and worst images "
+                             "(default: the one of the best F1)")
     add_exp_flags(parser, ckpt_help="checkpoint (.pth) to evaluate; random weights without", tsize=True)
     return parser
 
@@ -148,7 +191,8 @@ def evaluate_rank(args: argparse.Namespace) -> None:
     request = EvalRequest(ckpt=args.ckpt, batch_size=max(1, args.batch_size // world_size), fp16=args.fp16,
                           fuse=args.fuse, testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
                           results_file=args.results, compile=args.compile, allow_pickle=args.unsafe_load,
-                          distributed=world_size > 1)
+                          distributed=world_size > 1, report=args.report or args.report_dir is not None,
+                          report_dir=args.report_dir, report_conf=args.report_conf)
     outcome = run_evaluation(exp, request, device=device)
     if is_main_process():
         logger.info("\n" + outcome.summary)
