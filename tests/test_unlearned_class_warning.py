@@ -53,7 +53,8 @@ def test_the_trainer_warns_once_per_collapse_after_warm_up(tmp_path, capture_log
     assert per_epoch == [0, 1, 1, 1, 2, 2]
     assert "class 'WBC' has AP 0" in warnings[0] and "epoch 2" in warnings[0]
     assert "RBC AP50:95 0.300, Platelets AP50:95 0.100" in warnings[0]
-    assert "tools/eval.py" in warnings[0] and "best_ckpt.pth" in warnings[0]
+    assert "tools/eval.py" in warnings[0] and "best_ckpt.pth --report" in warnings[0]
+    assert "confusion matrix" in warnings[0]
     assert "sqrt(64 / batch)" in warnings[0]  # the remedy that worked on BCCD (issue 24)
 
 

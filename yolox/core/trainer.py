@@ -526,8 +526,9 @@ class Trainer:
                 continue
             logger.warning(
                 "epoch {}: class {!r} has AP 0 on the validation set (AR100 {:.3f}) while {} learn ({}): the model "
-                "misses its boxes or gives them another class's label. The per-class table above shows it each "
-                "evaluation; for a checkpoint, `python tools/eval.py -f <exp> -c {}` prints it. If it stays at 0 with "
+                "misses its boxes or gives them another class's label. The confusion matrix of the evaluation report "
+                "shows where its boxes went: `python tools/eval.py -f <exp> -c {} --report` (written for the best "
+                "checkpoint at the end of training too, in <run>/eval/). If it stays at 0 with "
                 "a small batch ({}), the learning rate may be too low for the class scores to separate: "
                 "basic_lr_per_img scaled by sqrt(64 / batch) instead of linearly (the BCCD example does so) "
                 "made every class learn in every seed tried on BCCD.", self.epoch + 1, cls.name, cls.ar100,
