@@ -262,7 +262,7 @@ class Trainer:
             logger.warning("the experiment's own loader ({}) cannot skip the {} batches already trained on: the "
                            "resumed run starts its data stream again", type(self.train_loader).__name__, batches_done)
         if self.device.type == "cuda":
-            return _prefetched(DataPrefetcher(self.train_loader))
+            return _prefetched(DataPrefetcher(self.train_loader, device=self.device))
         # No prefetch on a CPU: a batch is drawn when it is used, so a resumed run replays the
         # same augmentations from the restored RNG states.
         return ((batch[0], batch[1]) for batch in self.train_loader)
