@@ -97,7 +97,10 @@ def run_check(name: str, fn: Callable[[], Dict[str, object]], checks: List[Check
 
 
 def _run(cmd: List[str], *, cwd: Path, timeout: float) -> str:
-    result = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    """Run a command on this checkout's package (PYTHONPATH first: not an installed copy elsewhere)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=timeout)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, cmd[:4]))} ... exited {result.returncode}:\n{output[-2000:]}")
@@ -135,6 +138,8 @@ def sample_overrides(s: Settings, *, max_epoch: int) -> List[str]:
 
 def train_resume_eval(s: Settings, amp: str) -> Dict[str, object]:
     """2 epochs (-d 1), --resume for a 3rd through torchrun (NCCL on a GPU), eval of the best checkpoint."""
+    if amp == "bf16" and not s.cuda:
+        raise Skip("on a CPU --fp16 is bf16 already: train_fp16 ran this")
     name = f"sample_{amp}"
     flags = ["--fp16"] if amp == "fp16" else ["--amp", amp]
     batch = ["-b", 4 if s.smoke else 32]
