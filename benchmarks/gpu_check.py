@@ -13,7 +13,7 @@ synthetic tensors; the loss check also reads ../shared/reference when it is ther
 Checks, in order:
   cuda_tests         pytest -m cuda (the suite's GPU tests)
   train_fp16/bf16    the sample experiment, 2 epochs with --fp16 / --amp bf16 (-d 1), then --resume
-                     for a third under torchrun --nproc_per_node 1 (NCCL), then eval: AP > 0
+                     for a third under torchrun --nproc_per_node 1 (NCCL), then eval: AP50 > 0
   losses_fp16/bf16   get_losses on the reference fixtures under autocast on the device
   throughput_*       YOLOX-s 640 batch 64 and YOLOX-nano 416 batch 128, AMP train steps: synthetic
                      tensors in GPU memory (compute only) and the real loader with 8 workers
@@ -137,34 +137,36 @@ def sample_overrides(s: Settings, *, max_epoch: int) -> List[str]:
 
 
 def train_resume_eval(s: Settings, amp: str) -> Dict[str, object]:
-    """2 epochs (-d 1), --resume for a 3rd through torchrun (NCCL on a GPU), eval of the best checkpoint."""
+    """2 epochs (-d 1; 1 in --smoke), --resume for one more through torchrun (NCCL on a GPU), eval of
+    the best checkpoint."""
     if amp == "bf16" and not s.cuda:
         raise Skip("on a CPU --fp16 is bf16 already: train_fp16 ran this")
     name = f"sample_{amp}"
     flags = ["--fp16"] if amp == "fp16" else ["--amp", amp]
     batch = ["-b", 4 if s.smoke else 32]
+    epochs = 1 if s.smoke else 2
     _run([sys.executable, REPO_ROOT / "tools" / "train.py", "-f", SAMPLE_EXP, "-d", 1, *batch, *flags, "-expn", name,
-          "-l", "none", *sample_overrides(s, max_epoch=2)], cwd=s.workdir, timeout=300)
+          "-l", "none", *sample_overrides(s, max_epoch=epochs)], cwd=s.workdir, timeout=300)
     run_dir = s.workdir / "out" / name
     ckpt = torch.load(run_dir / "latest_ckpt.pth", map_location="cpu", weights_only=True)
-    assert ckpt["start_epoch"] == 2, f"latest_ckpt.pth after 2 epochs records epoch {ckpt['start_epoch']}"
+    assert ckpt["start_epoch"] == epochs, f"latest_ckpt.pth after {epochs} epochs records {ckpt['start_epoch']}"
     assert (ckpt.get("scaler") is not None) == (s.cuda and amp == "fp16"), "GradScaler state saved iff CUDA fp16"
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", 1, "--master_port",
                 _free_port()]
     out = _run([*torchrun, REPO_ROOT / "tools" / "train.py", "-f", SAMPLE_EXP, *batch, *flags, "-expn", name,
                 "--resume", "-l", "none", "--dist-backend", "nccl" if s.cuda else "gloo",
-                *sample_overrides(s, max_epoch=3)], cwd=s.workdir, timeout=300)
+                *sample_overrides(s, max_epoch=epochs + 1)], cwd=s.workdir, timeout=300)
     log = (run_dir / "train_log.txt").read_text()
-    assert "resumed from" in log and "at epoch 3" in log, "the --resume run did not start at epoch 3"
+    assert "resumed from" in log and f"at epoch {epochs + 1}" in log, f"--resume did not start at epoch {epochs + 1}"
     precision = Precision.resolve(amp, s.device)
     assert f"mixed precision: {precision}" in log, f"train_log.txt does not say '{precision}'"
     out = _run([sys.executable, REPO_ROOT / "tools" / "eval.py", "-f", SAMPLE_EXP, "-c", run_dir / "best_ckpt.pth",
-                "-b", 8, "--amp", amp, *sample_overrides(s, max_epoch=3)], cwd=s.workdir, timeout=300)
+                "-b", 8, "--amp", amp, *sample_overrides(s, max_epoch=epochs + 1)], cwd=s.workdir, timeout=300)
     ap = re.findall(r"AP50:95 ([0-9.]+), AP50 ([0-9.]+)", out)
     assert ap, "tools/eval.py printed no AP line"
     ap50_95, ap50 = map(float, ap[-1])
     if not s.smoke:  # a 2-epoch tiny CPU model may find nothing yet; the GPU run trains the real sample
-        assert ap50 > 0, f"AP50 is 0 after 3 epochs of {amp}"
+        assert ap50 > 0, f"AP50 is 0 after {epochs + 1} epochs of {amp}"
     return {"precision": str(precision), "ap50_95": ap50_95, "ap50": ap50, "torchrun": "ok"}
 
 
