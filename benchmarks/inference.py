@@ -13,10 +13,12 @@ Median of ``--repeats`` timed runs after ``--warmup``.
     python benchmarks/inference.py --models nano --batches 8 --repeats 20
     python benchmarks/inference.py --device cuda
     python benchmarks/inference.py --compile         # plus torch.compile rows (a minute to compile each)
+    python benchmarks/inference.py --precisions fp32 bf16 --layouts nhwc   # bf16 autocast rows beside fp32's
 
 Timings on a shared machine are noisy: run it on an otherwise idle one for figures to quote.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from yolox.exp import get_exp  # noqa: E402
 from yolox.utils.boxes import postprocess  # noqa: E402
 from yolox.utils.model_utils import fuse_model, to_channels_last  # noqa: E402
+from yolox.utils.precision import AMP_CHOICES, Precision  # noqa: E402
 
 MODELS = {"nano": ("yolox-nano", 416), "s": ("yolox-s", 640)}
 # Megvii YOLOX on this 2-core machine, forward + postprocess, images/s; postprocess ms/image.
@@ -81,7 +84,9 @@ def build_model(name: str, size: int, *, fused: bool, channels_last: bool, devic
 
 
 def time_end_to_end(key: str, batch: int, fused: bool, layout: str, args, device: torch.device,
-                    compiled: bool = False) -> Dict[str, object]:
+                    compiled: bool = False, precision: str = "fp32") -> Dict[str, object]:
+    """One row; ``precision`` "fp32", or "fp16" / "bf16": the forward under that autocast
+    (``Precision``, as eval and demo run it), postprocess in float32."""
     exp_name, size = MODELS[key]
     model = build_model(exp_name, size, fused=fused, channels_last=layout == "nhwc", device=device)
     num_classes = model.head.num_classes
@@ -89,17 +94,20 @@ def time_end_to_end(key: str, batch: int, fused: bool, layout: str, args, device
         model = torch.compile(model, dynamic=False)
     images = torch.rand(batch, 3, size, size, device=device) * 255
     kept: List[int] = []
+    autocast = Precision.resolve(None if precision == "fp32" else precision, device).autocast
 
     @torch.inference_mode()
     def step():
-        outputs = model(images)
+        with autocast():
+            outputs = model(images)
         detections = postprocess(outputs, num_classes, 0.01, 0.65)
         kept.append(sum(0 if d is None else len(d) for d in detections))
 
     seconds = median_seconds(step, warmup=args.warmup, repeats=args.repeats, device=device)
-    reference = REFERENCE.get((key, batch, fused)) if layout == "nhwc" and not compiled else None
+    reference = (REFERENCE.get((key, batch, fused)) if layout == "nhwc" and not compiled and precision == "fp32"
+                 else None)
     return {"model": f"{key}@{size}", "batch": batch, "fused": fused, "layout": layout,
-            "compiled": compiled, "img/s": f"{batch / seconds:.1f}",
+            "compiled": compiled, "precision": precision, "img/s": f"{batch / seconds:.1f}",
             "ms/batch": f"{1000 * seconds:.0f}", "boxes/img after NMS": kept[-1] // batch,
             "reference img/s": "" if reference is None else f"{reference:.1f}"}
 
@@ -156,16 +164,21 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true",
                         help="also time torch.compile'd fused channels-last models (eval.py --compile)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", *AMP_CHOICES],
+                        help="fp32 and/or autocast rows (bf16 on a CPU), each setting timed in every precision")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
-    rows = [time_end_to_end(key, batch, fused, layout, args, device)
-            for key in args.models for batch in args.batches for fused in (False, True) for layout in args.layouts]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    rows = [time_end_to_end(key, batch, fused, layout, args, device, precision=precision)
+            for key in args.models for batch in args.batches for fused in (False, True) for layout in args.layouts
+            for precision in args.precisions]
     if args.compile:
-        rows += [time_end_to_end(key, batch, True, "nhwc", args, device, compiled=True)
-                 for key in args.models for batch in args.batches]
+        rows += [time_end_to_end(key, batch, True, "nhwc", args, device, compiled=True, precision=precision)
+                 for key in args.models for batch in args.batches for precision in args.precisions]
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(tabulate(rows, headers="keys", tablefmt="github"))
     print()
     print(tabulate([time_postprocess(args, device, layout=layout) for layout in ("spread", "clustered")],

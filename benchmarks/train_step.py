@@ -1,4 +1,5 @@
-"""Training step time of yolox_nano at 416, batch 8, and the trainer's own overhead.
+"""Training step time of yolox_nano at 416, batch 8, and the trainer's own overhead, in float32
+and under mixed precision (``--precisions fp32 bf16``: CPU autocast in bfloat16, same run).
 
 Two measurements on the same model, optimizer and batch (synthetic images, 12 random boxes per
 image, so data loading is out of the picture):
@@ -13,6 +14,7 @@ under 5% of the step. Median of ``--repeats`` after ``--warmup``.
 
     python benchmarks/train_step.py
     python benchmarks/train_step.py --batch 8 --size 416 --repeats 5
+    python benchmarks/train_step.py --precisions fp32 bf16   # bf16 rows beside fp32's
 
 The machine may be shared: the load average is printed with the table; quote figures from an
 idle machine.
@@ -25,6 +27,7 @@ import sys
 import time
 from argparse import Namespace
 from pathlib import Path
+from typing import Optional
 
 import torch
 from tabulate import tabulate
@@ -35,6 +38,7 @@ from yolox.core import Trainer  # noqa: E402
 from yolox.utils.meters import MeterBuffer  # noqa: E402
 from yolox.exp import get_exp  # noqa: E402
 from yolox.utils.ema import ModelEMA  # noqa: E402
+from yolox.utils.precision import AMP_CHOICES  # noqa: E402
 
 # Megvii YOLOX on this 2-core machine, same setting, seconds.
 REFERENCE = {"forward": 0.32, "loss": 0.03, "backward": 0.35, "EMA": 0.011, "step": 0.71}
@@ -75,12 +79,13 @@ class TimedTrainer(Trainer):
         return timed
 
 
-def build_trainer(batch: int, size: int) -> Trainer:
-    """A Trainer whose loop pieces are set up by hand, fed one fixed batch forever."""
+def build_trainer(batch: int, size: int, amp: Optional[str] = None) -> Trainer:
+    """A Trainer whose loop pieces are set up by hand, fed one fixed batch forever; ``amp``: None
+    (float32), "fp16" or "bf16" (``--amp``)."""
     exp = get_exp(exp_name="yolox-nano")
     exp.input_size = exp.test_size = (size, size)
     exp.print_interval = 10 ** 9  # time the iteration, not the console
-    args = Namespace(batch_size=batch, fp16=False, experiment_name="bench", logger="none")
+    args = Namespace(batch_size=batch, fp16=False, amp=amp, experiment_name="bench", logger="none")
     trainer = TimedTrainer(exp, args)
     trainer.model = exp.get_model()
     trainer.optimizer = exp.get_optimizer(batch)
@@ -99,20 +104,21 @@ def _timed(fn) -> float:
 
 
 def split_step(trainer: Trainer) -> dict:
-    """One iteration done piece by piece, each piece timed."""
+    """One iteration done piece by piece, each piece timed (forward and loss under the trainer's autocast)."""
     model, head = trainer.model, trainer.model.head
     images, labels = next(trainer.batches)
     times, box = {}, {}
-    times["forward"] = _timed(lambda: box.update(raw=head.forward_raw(model.backbone(images))))
-    times["loss"] = _timed(lambda: box.update(loss=head.get_losses(box["raw"], labels)))
+    with trainer.precision.autocast():
+        times["forward"] = _timed(lambda: box.update(raw=head.forward_raw(model.backbone(images))))
+        times["loss"] = _timed(lambda: box.update(loss=head.get_losses(box["raw"], labels)))
     times["backward"] = _timed(lambda: box["loss"]["total_loss"].backward())
     times["optimizer"] = _timed(lambda: (trainer.optimizer.step(), trainer.optimizer.zero_grad(set_to_none=True)))
     times["EMA"] = _timed(lambda: trainer.ema_model.update(model))
     return times
 
 
-def measure(batch: int, size: int, warmup: int, repeats: int) -> dict:
-    trainer = build_trainer(batch, size)
+def measure(batch: int, size: int, warmup: int, repeats: int, amp: Optional[str] = None) -> dict:
+    trainer = build_trainer(batch, size, amp)
     trainer.model.train()
     for _ in range(warmup):
         trainer.train_one_iter()
@@ -136,17 +142,26 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=416)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", *AMP_CHOICES],
+                        help="fp32 and/or mixed precision (--amp) rows, measured one after the other in this run")
     opts = parser.parse_args()
-    result = measure(opts.batch, opts.size, opts.warmup, opts.repeats)
-    rows = [(k, f"{result[k]:.4f}", f"{REFERENCE[k]:.3f}" if k in REFERENCE else "-",
-             f"{100 * result[k] / result['step']:.1f}%")
-            for k in ("forward", "loss", "backward", "optimizer", "EMA", "other", "step")]
+    load_before = os.getloadavg()[0]
+    results = {p: measure(opts.batch, opts.size, opts.warmup, opts.repeats, None if p == "fp32" else p)
+               for p in opts.precisions}
+    parts = ("forward", "loss", "backward", "optimizer", "EMA", "other", "step")
+    first = opts.precisions[0]
+    rows = [(k, *(f"{results[p][k]:.4f}" for p in opts.precisions),
+             *(f"{results[p][k] / results[first][k]:.2f}x" for p in opts.precisions[1:]),
+             f"{REFERENCE[k]:.3f}" if k in REFERENCE else "-",
+             f"{100 * results[first][k] / results[first]['step']:.1f}%") for k in parts]
+    headers = ["part", *(f"{p} (s)" for p in opts.precisions), *(f"{p}/{first}" for p in opts.precisions[1:]),
+               "Megvii (s)", f"share of {first} step"]
     print(f"yolox_nano {opts.size}x{opts.size}, batch {opts.batch}, CPU threads {torch.get_num_threads()}, "
-          f"median of {opts.repeats}; load average {os.getloadavg()[0]:.2f}")
-    print(tabulate(rows, headers=["part", "seconds", "Megvii (s)", "share of step"], tablefmt="github",
-                   disable_numparse=True))
-    print(f"trainer overhead (other): {1000 * result['other']:.2f} ms = {100 * result['other'] / result['step']:.2f}% "
-          "of the step (target < 5%)")
+          f"median of {opts.repeats}; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    for p, result in results.items():
+        print(f"{p} trainer overhead (other): {1000 * result['other']:.2f} ms = "
+              f"{100 * result['other'] / result['step']:.2f}% of the step (target < 5%)")
 
 
 if __name__ == "__main__":

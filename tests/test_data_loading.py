@@ -185,6 +185,22 @@ def test_prefetcher_moves_batches_to_the_gpu():
     assert inputs.is_cuda and targets.is_cuda and inputs.sum().item() == 6
 
 
+@pytest.mark.cuda
+def test_prefetcher_copies_pinned_batches_to_its_own_device():
+    device = torch.device("cuda", torch.cuda.device_count() - 1)  # the last GPU, whichever is current
+    batches = [(torch.ones(2, 3).pin_memory(), torch.zeros(2, 5).pin_memory(), None, None)] * 2
+    prefetcher = DataPrefetcher(batches, device=device)
+    for _ in range(2):
+        inputs, targets = prefetcher.next()
+        assert inputs.device == targets.device == device and inputs.sum().item() == 6
+
+
+def test_prefetcher_on_a_cpu_device_passes_batches_through():
+    batches = [(torch.ones(2, 3), torch.zeros(2, 5), None, None)]
+    inputs, _ = DataPrefetcher(batches, device="cpu").next()
+    assert inputs is batches[0][0]
+
+
 @pytest.mark.slow  # starts a loader worker
 def test_workers_ignore_a_schedulers_sigterm_but_end_on_their_parents():
     """A scheduler signals every process of a job: the worker must survive that SIGTERM (the trainer

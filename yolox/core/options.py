@@ -9,9 +9,11 @@ trainer still calls on the experiment, so an experiment that overrides them keep
 from dataclasses import dataclass, fields
 from typing import Any, Optional
 
+from yolox.utils.precision import amp_request
+
 __all__ = ["TrainOptions"]
 
-_FROM_ARGS = ("batch_size", "fp16", "ckpt", "resume", "start_epoch", "unsafe_load", "cache", "occupy", "logger",
+_FROM_ARGS = ("batch_size", "fp16", "amp", "ckpt", "resume", "start_epoch", "unsafe_load", "cache", "occupy", "logger",
               "experiment_name", "deterministic", "sync_bn")
 
 
@@ -19,7 +21,8 @@ _FROM_ARGS = ("batch_size", "fp16", "ckpt", "resume", "start_epoch", "unsafe_loa
 class TrainOptions:
     # ------------------------------------------------ tools/train.py's flags
     batch_size: int = 64  # images per iteration over all processes (-b)
-    fp16: bool = False  # mixed precision (CUDA only)
+    fp16: bool = False  # mixed precision: fp16 autocast + GradScaler on CUDA, bf16 autocast on a CPU
+    amp: Optional[str] = None  # --amp fp16 / bf16: the reduced precision by name (over fp16)
     ckpt: Optional[str] = None  # -c: the run to resume (with resume) or weights to fine-tune from
     resume: bool = False
     start_epoch: Optional[int] = None  # -e with --resume: restart at this epoch, 1-based
@@ -65,6 +68,11 @@ class TrainOptions:
     def run_name(self) -> str:
         """The output folder's name: -expn, else the experiment's name."""
         return self.experiment_name or self.exp_name
+
+    @property
+    def amp_request(self) -> Optional[str]:
+        """"fp16", "bf16" or None (float32), as ``yolox.utils.precision.Precision.resolve`` takes it."""
+        return amp_request(self.fp16, self.amp)
 
     @property
     def accumulate_steps(self) -> int:

@@ -11,10 +11,9 @@ __all__ = ["memory_mb", "format_eta"]
 
 
 def memory_mb(device: torch.device) -> float:
-    """Peak CUDA memory allocated on the current GPU (``device``: launch made it current), or
-    this process's resident memory on a CPU."""
+    """Peak CUDA memory allocated on ``device``, or this process's resident memory on a CPU."""
     if device.type == "cuda":
-        return gpu_mem_usage()
+        return gpu_mem_usage(device)
     return psutil.Process().memory_info().rss / MB
 
 

@@ -41,6 +41,7 @@ from yolox.utils.logger import remove_logger, setup_logger
 from yolox.utils.model_utils import to_channels_last
 from yolox.utils.memory import occupy_mem
 from yolox.utils.meters import MeterBuffer
+from yolox.utils.precision import Precision
 from yolox.utils.setup_env import configure_reproducibility
 
 from .best_report import report_best_checkpoint
@@ -71,8 +72,9 @@ class Trainer:
         self.rank = get_rank()
         self.local_rank = get_local_rank()
         self.device = torch.device(f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu")
-        self.amp_training = options.fp16 and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_training)
+        self.precision = Precision.resolve(options.amp_request, self.device)  # autocast dtype, GradScaler or not
+        self.amp_training = self.precision.enabled
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.grad_scaler)
         self.use_model_ema = bool(options.ema)
         self.accumulate = options.accumulate_steps
         self.eval_interval = options.eval_interval  # 1 in the no-aug epochs
@@ -133,7 +135,7 @@ class Trainer:
         lr = self.set_lr(self.progress_in_iter)
         sync = contextlib.nullcontext() if step_now or not self.is_distributed else self.model.no_sync()
         with sync:
-            with torch.autocast("cuda", enabled=self.amp_training):
+            with self.precision.autocast():
                 outputs = self.model(inps, targets)
             values = self.check_finite(outputs)
             self.scaler.scale(outputs["total_loss"] / self.accumulate).backward()
@@ -239,8 +241,8 @@ class Trainer:
             Path(self.file_name).mkdir(parents=True, exist_ok=True)
         self._log_handlers = setup_logger(self.file_name, distributed_rank=self.rank, filename="train_log.txt",
                                           mode="a")
-        if self.options.fp16 and self.device.type != "cuda":
-            logger.warning("--fp16 needs CUDA; training in float32 on the CPU")
+        if self.precision.enabled:
+            logger.info("mixed precision: {}", self.precision)
 
     def check_num_classes(self) -> None:
         """The head must have a prediction for every class in the data; a too-large head only wastes."""
@@ -264,7 +266,7 @@ class Trainer:
             logger.warning("the experiment's own loader ({}) cannot skip the {} batches already trained on: the "
                            "resumed run starts its data stream again", type(self.train_loader).__name__, batches_done)
         if self.device.type == "cuda":
-            return _prefetched(DataPrefetcher(self.train_loader))
+            return _prefetched(DataPrefetcher(self.train_loader, device=self.device))
         # No prefetch on a CPU: a batch is drawn when it is used, so a resumed run replays the
         # same augmentations from the restored RNG states.
         return ((batch[0], batch[1]) for batch in self.train_loader)
@@ -428,7 +430,7 @@ class Trainer:
         model.load_state_dict(resumed.model)
         if ckpt.get("optimizer"):
             self.optimizer.load_state_dict(ckpt["optimizer"])
-        if ckpt.get("scaler") and self.amp_training:
+        if ckpt.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(ckpt["scaler"])
         self.best_ap, self.best_epoch = progress.best_ap, progress.best_epoch
         if progress.data_seed is not None:
@@ -457,7 +459,7 @@ class Trainer:
             multiscale_size=self.multiscale.size, data_seed=self.data_seed, best_ap=self.best_ap,
             best_epoch=self.best_epoch)
         return training_checkpoint(weights=weights, progress=progress, optimizer=self.optimizer.state_dict(),
-                                   scaler=self.scaler.state_dict() if self.amp_training else None,
+                                   scaler=self.scaler.state_dict() if self.scaler.is_enabled() else None,
                                    rng=capture_rng_state(), meta=model_meta(self.exp, self.class_names))
 
     def agree_norm_statistics(self) -> None:

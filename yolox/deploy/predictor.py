@@ -1,14 +1,14 @@
 """Predictor: one BGR image in, detections in that image's pixels out (the demo's engine)."""
-import contextlib
 import time
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch import nn
 
 from yolox.utils.boxes import letterbox_scale, postprocess
+from yolox.utils.precision import Precision
 from yolox.utils.visualize import vis
 
 __all__ = ["Detections", "Predictor"]
@@ -36,11 +36,12 @@ class Predictor:
     """Letterbox (ValTransform) -> model -> postprocess -> undo the letterbox.
 
     model: a YOLOX in eval mode whose head decodes boxes; test_size: (height, width);
-    conf / nms: score and NMS IoU thresholds; fp16: autocast on CUDA.
+    conf / nms: score and NMS IoU thresholds; fp16: autocast in the device's reduced precision
+    (fp16 on CUDA, bf16 on a CPU; ``yolox.utils.precision``), or "fp16" / "bf16" by name.
     """
 
     def __init__(self, model: nn.Module, *, num_classes: int, test_size: Tuple[int, int], conf: float = 0.3,
-                 nms: float = 0.45, class_names: Optional[Sequence[str]] = None, fp16: bool = False,
+                 nms: float = 0.45, class_names: Optional[Sequence[str]] = None, fp16: Union[bool, str, None] = False,
                  legacy: bool = False):
         from yolox.data.data_augment import ValTransform
 
@@ -51,8 +52,9 @@ class Predictor:
         self.nms = nms
         self.class_names = list(class_names) if class_names is not None else None
         self.fp16 = fp16
-        self.preproc = ValTransform(legacy=legacy)
         self.device = next(model.parameters()).device
+        self.precision = Precision.resolve(fp16, self.device)
+        self.preproc = ValTransform(legacy=legacy)
 
     def preprocess(self, img: np.ndarray) -> Tuple[torch.Tensor, float]:
         """img [H, W, 3] uint8 BGR -> ([1, 3, h, w] float32 on the model's device, resize ratio)."""
@@ -68,9 +70,7 @@ class Predictor:
         """Detections of ``img`` above ``conf`` after NMS, in its own pixels."""
         tensor, ratio = self.preprocess(img)
         start = time.perf_counter()
-        autocast = (torch.autocast("cuda", dtype=torch.float16) if self.fp16 and self.device.type == "cuda"
-                    else contextlib.nullcontext())
-        with autocast:
+        with self.precision.autocast():
             outputs = self.model(tensor)  # [1, A, 5 + C]
         (det,) = postprocess(outputs.float(), self.num_classes, self.conf, self.nms)
         if self.device.type == "cuda":

@@ -58,7 +58,8 @@ class DetectionEvaluator:
     def evaluate(self, model: nn.Module, distributed: bool = False, half: bool = False, trt_file: Optional[str] = None,
                  decoder=None, test_size=None, return_outputs: bool = False):
         """Returns ``(ap50_95, ap50, summary)`` (``summary`` a printable str), plus the subclass's
-        per-image outputs when ``return_outputs``. Every rank gets rank 0's figures.
+        per-image outputs when ``return_outputs``. Every rank gets rank 0's figures. ``half``: autocast
+        in the device's reduced precision (fp16 on CUDA, bf16 on a CPU), or "fp16" / "bf16" by name.
 
         trt_file, decoder, test_size: Megvii's parameters, in Megvii's places (its tools/eval.py
         passes all six by position). Its TensorRT path, a ``trt_file`` and the ``decoder`` of the

@@ -4,17 +4,16 @@ Shared by the COCO and VOC evaluators. The loader yields ``(images, targets, img
 batches (the eval dataset's items collated): images [B, 3, H, W] letterboxed, ``img_infos`` the
 original (height, width) of each image, ``img_ids`` the dataset's image ids.
 """
-import contextlib
 import time
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
-from loguru import logger
 from torch import nn
 from tqdm import tqdm
 
 from yolox.utils.boxes import postprocess
+from yolox.utils.precision import Precision
 
 __all__ = ["ImagePrediction", "InferenceTiming", "predict_loader", "split_image_infos"]
 
@@ -86,20 +85,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _autocast(device: torch.device, half: bool):
-    """fp16 autocast on CUDA for ``half``. The model itself is never cast: it may be the EMA copy
-    that training keeps updating in float32."""
-    if not half:
-        return contextlib.nullcontext()
-    if device.type != "cuda":
-        logger.warning("half=True is only used on CUDA; evaluating in float32 on {}", device)
-        return contextlib.nullcontext()
-    return torch.autocast(device_type="cuda", dtype=torch.float16)
+def _autocast(device: torch.device, half: Union[bool, str, None]):
+    """The autocast of ``half`` (True: fp16 on CUDA, bf16 on a CPU; or "fp16" / "bf16" by name:
+    ``Precision.resolve``). The model itself is never cast: it may be the EMA copy that training
+    keeps updating in float32."""
+    return Precision.resolve(half, device).autocast()
 
 
 @torch.no_grad()
 def predict_loader(model: nn.Module, dataloader: Iterable, *, num_classes: int, confthre: float,
-                   nmsthre: float, half: bool = False,
+                   nmsthre: float, half: Union[bool, str, None] = False,
                    progress: bool = True) -> Tuple[List[ImagePrediction], InferenceTiming]:
     """Predict every image of ``dataloader`` with ``model`` (put in eval mode, restored afterwards).
 

@@ -94,6 +94,9 @@ class YOLOXHead(nn.Module):
         # Channels-last maps make this permute + reshape a free view; the sigmoid then runs once.
         flat = torch.cat([out.permute(0, 2, 3, 1).reshape(out.shape[0], -1, out.shape[1]) for out in raw_outputs],
                          dim=1)  # [B, A, 5 + C]
+        if flat.dtype in (torch.float16, torch.bfloat16):
+            # Under autocast: bfloat16's 8-bit mantissa would put box centres ~2 px apart at 256-512 px.
+            flat = flat.float()
         flat = torch.cat([flat[..., :4], flat[..., 4:].sigmoid()], dim=-1)
         if not self.decode_in_inference:
             return flat

@@ -19,6 +19,7 @@ from yolox.deploy.model_loading import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
 from yolox.deploy.saved_detections import SavedDetections
+from yolox.utils.precision import AMP_CHOICES, amp_request
 
 from .exp_flags import add_exp_flags, build_exp
 
@@ -39,7 +40,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="run on the CPU or the first GPU")
     parser.add_argument("--conf", type=float, default=0.3, help="score threshold")
     parser.add_argument("--nms", type=float, default=0.3, help="NMS IoU threshold")
-    parser.add_argument("--fp16", action="store_true", help="fp16 autocast (GPU only)")
+    parser.add_argument("--fp16", action="store_true", help="mixed precision: fp16 autocast on a GPU, bf16 on a CPU")
+    parser.add_argument("--amp", default=None, choices=AMP_CHOICES, help="mixed precision by name: fp16 or bf16")
     parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
     parser.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions")
     # No opts positional: main takes the KEY VALUE overrides from what parse_known_args leaves over.
@@ -73,7 +75,8 @@ def main(argv=None) -> None:
                         allow_pickle=args.unsafe_load)
     logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
     predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,
-                          nms=args.nms, class_names=loaded.class_names, fp16=args.fp16, legacy=args.legacy)
+                          nms=args.nms, class_names=loaded.class_names, fp16=amp_request(args.fp16, args.amp),
+                          legacy=args.legacy)
     out_dir = vis_folder(exp.output_dir, args.experiment_name or exp.exp_name)
     save_dir = out_dir if args.save_result else None
     saved = None

@@ -22,6 +22,7 @@ from yolox.evaluators.inference import predict_loader
 from yolox.deploy.model_loading import load_model
 from yolox.utils.dist import get_world_size, is_main_process
 from yolox.utils.launch import launch, launched_by_torchrun
+from yolox.utils.precision import AMP_CHOICES, amp_request
 from yolox.utils.setup_env import seed_everything
 
 from .exp_flags import add_exp_flags, build_exp
@@ -40,7 +41,8 @@ class EvalRequest:
     ckpt: Optional[str] = None
     batch_size: int = 64
     distributed: bool = False
-    fp16: bool = False
+    fp16: bool = False  # the device's reduced precision (Precision.resolve): fp16 on CUDA, bf16 on a CPU
+    amp: Optional[str] = None  # "fp16" / "bf16" by name, over fp16
     fuse: bool = False
     testdev: bool = False
     legacy: bool = False
@@ -78,6 +80,7 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
     evaluator = exp.get_evaluator(request.batch_size, request.distributed, request.testdev, request.legacy)
     _check_classes(loaded.num_classes, evaluator.dataloader.dataset)
     model = compiled(loaded.model, evaluator.dataloader, device) if request.compile else loaded.model
+    half = amp_request(request.fp16, request.amp)  # "fp16", "bf16" or None: Precision.resolve on the device
     if request.results_file is not None:
         evaluator.results_file = request.results_file
     reporting = request.report and not request.speed and _can_report(evaluator, request)
@@ -85,10 +88,10 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
         evaluator.keep_predictions = True
     if request.speed:
         _, timing = predict_loader(model, evaluator.dataloader, num_classes=loaded.num_classes,
-                                   confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=request.fp16,
+                                   confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=half,
                                    progress=is_main_process())
         return EvalOutcome(summary=timing.summary_line())
-    ap50_95, ap50, summary = evaluator.evaluate(model, request.distributed, request.fp16)
+    ap50_95, ap50, summary = evaluator.evaluate(model, request.distributed, half)
     if request.testdev:
         return EvalOutcome(summary=summary)
     outcome = EvalOutcome(summary=summary, ap50_95=float(ap50_95), ap50=float(ap50))
@@ -151,7 +154,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--conf", default=None, type=float, help="score threshold (default: exp.test_conf)")
     parser.add_argument("--nms", default=None, type=float, help="NMS IoU threshold (default: exp.nmsthre)")
     parser.add_argument("--seed", default=None, type=int, help="random seed")
-    parser.add_argument("--fp16", action="store_true", help="fp16 autocast (GPU only)")
+    parser.add_argument("--fp16", action="store_true", help="mixed precision: fp16 autocast on a GPU, bf16 on a CPU")
+    parser.add_argument("--amp", default=None, choices=AMP_CHOICES, help="mixed precision by name: fp16 or bf16")
     parser.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions")
     parser.add_argument("--trt", action="store_true", help="TensorRT: not supported (rejected)")
     parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
@@ -189,7 +193,8 @@ def evaluate_rank(args: argparse.Namespace) -> None:
     world_size = get_world_size()
     device = "cuda" if torch.cuda.is_available() else "cpu"  # launch has set this rank's GPU
     request = EvalRequest(ckpt=args.ckpt, batch_size=max(1, args.batch_size // world_size), fp16=args.fp16,
-                          fuse=args.fuse, testdev=args.test, legacy=args.legacy, speed=args.speed, seed=args.seed,
+                          amp=args.amp, fuse=args.fuse, testdev=args.test, legacy=args.legacy, speed=args.speed,
+                          seed=args.seed,
                           results_file=args.results, compile=args.compile, allow_pickle=args.unsafe_load,
                           distributed=world_size > 1, report=args.report or args.report_dir is not None,
                           report_dir=args.report_dir, report_conf=args.report_conf)

@@ -3,6 +3,7 @@
     python tools/train.py -f exps/example/yolox_nano_sample.py           # the built-in sample data
     python tools/train.py -f exps/yolox_s.py -d 8 -b 64 --fp16 -o        # COCO on 8 GPUs
     python tools/train.py -f exps/yolox_s.py -b 64 --resume              # continue latest_ckpt.pth
+    python tools/train.py -f exps/example/yolox_nano_sample.py --amp bf16  # bfloat16 autocast (CPU or GPU)
     python tools/train.py -f my_exp.py -c yolox_s.pth max_epoch 50       # fine-tune, with an override
     torchrun --nproc_per_node 4 tools/train.py -f exps/yolox_s.py -b 64  # torchrun starts the ranks
 
@@ -21,6 +22,7 @@ from yolox.data.datasets import dataset_format
 from yolox.data.datasets.coco import require_coco_annotation
 from yolox.utils.checkpoint import CheckpointFileError
 from yolox.utils.launch import launch, launched_by_torchrun
+from yolox.utils.precision import AMP_CHOICES
 
 from .exp_flags import add_exp_flags, build_exp
 
@@ -39,7 +41,10 @@ def make_parser() -> argparse.ArgumentParser:
         help="tcp://<machine 0>:<port> for multi-node; default: a free local port")
     add("--num_machines", default=1, type=int, help="number of machines")
     add("--machine_rank", default=0, type=int, help="this machine's rank among --num_machines")
-    add("--fp16", dest="fp16", default=False, action="store_true", help="mixed precision (autocast, CUDA only)")
+    add("--fp16", dest="fp16", default=False, action="store_true",
+        help="mixed precision: fp16 autocast with a GradScaler on a GPU, bf16 autocast on a CPU")
+    add("--amp", default=None, choices=AMP_CHOICES,
+        help="mixed precision by name (implies --fp16): fp16, or bf16 (no GradScaler; Ampere+ GPUs, CPUs)")
     add("--resume", default=False, action="store_true",
         help="continue from latest_ckpt.pth of this experiment (or -c): model, EMA, optimizer, LR position")
     add("-e", "--start_epoch", default=None, type=int, help="with --resume: restart at this epoch (1-based)")

@@ -36,10 +36,10 @@ def _cuda_device(helper: str, device: Device = None) -> torch.device:
     return device
 
 
-def gpu_mem_usage() -> float:
-    """Peak memory torch has allocated on the current GPU in this process, in MB (the ``mem``
-    of the training log)."""
-    return torch.cuda.max_memory_allocated(_cuda_device("gpu_mem_usage")) / MB
+def gpu_mem_usage(device: Device = None) -> float:
+    """Peak memory torch has allocated on GPU ``device`` (default: the current one) in this
+    process, in MB (the ``mem`` of the training log)."""
+    return torch.cuda.max_memory_allocated(_cuda_device("gpu_mem_usage", device)) / MB
 
 
 def mem_usage() -> float:
