@@ -206,6 +206,7 @@ class Trainer:
                                                                 self.is_distributed))
 
     def after_epoch(self) -> None:
+        epoch_time = time.perf_counter() - self._epoch_started  # training only, before the evaluation
         self.log_epoch_timing()
         last_epoch = self.epoch + 1 == self.max_epoch
         improved = False
@@ -213,7 +214,7 @@ class Trainer:
         evaluated = (self.epoch + 1) % self.eval_interval == 0 or last_epoch
         if evaluated:
             improved = self.evaluate()
-        self.report_epoch(evaluated)
+        self.report_epoch(evaluated=evaluated, epoch_time=epoch_time)
         self.save_checkpoints(improved)
         patience = int(self.options.patience)
         if patience > 0 and self.epoch - self.best_epoch >= patience and not last_epoch:
@@ -526,7 +527,7 @@ class Trainer:
                         self.best_ap, self.best_epoch + 1)
             self.warn_unlearned_classes()
             self.sinks.on_evaluation(EvaluationLog(
-                epoch=self.epoch + 1, step=self.progress_in_iter + 1, ap50_95=ap50_95, ap50=ap50,
+                epoch=self.epoch + 1, ap50_95=ap50_95, ap50=ap50,
                 best_ap50_95=self.best_ap, best_epoch=self.best_epoch + 1, improved=improved,
                 detections=detections if isinstance(detections, dict) else None,
                 dataset=getattr(getattr(self.evaluator, "dataloader", None), "dataset", None)))
@@ -570,9 +571,8 @@ class Trainer:
         self.sinks.on_iteration(IterationLog(step=self.progress_in_iter + 1, epoch=self.epoch + 1,
                                              iteration=self.iter + 1, losses=losses, lr=self.meter["lr"].latest))
 
-    def report_epoch(self, evaluated: bool) -> None:
+    def report_epoch(self, *, evaluated: bool, epoch_time: float) -> None:
         """The epoch's means over its iterations and the ranks, its speed, and its AP when it was evaluated."""
-        epoch_time = time.perf_counter() - self._epoch_started
         losses = {k: torch.tensor(self.meter[k].global_avg) for k in LOSS_KEYS if k in self.meter}
         losses = {k: float(v) for k, v in reduce_mean_dict(losses).items()}
         if self.rank != 0:

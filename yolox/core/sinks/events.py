@@ -52,7 +52,6 @@ class EvaluationLog:
     """
 
     epoch: int  # 1-based
-    step: int  # iterations done, over the whole run
     ap50_95: float
     ap50: float
     best_ap50_95: float
