@@ -25,6 +25,12 @@ def sample_argv(data_dir: Path, output_dir: Path, *, max_epoch: int) -> list:
             "data_num_workers", "0", "test_conf", "0"]
 
 
+def skip_model_summary(monkeypatch) -> None:
+    """The FLOPs count in the trainer's start-of-run log takes seconds on a busy 2-core host and is
+    not what these tests look at."""
+    monkeypatch.setattr("yolox.core.trainer._model_summary", lambda model, test_size: "(summary skipped)")
+
+
 def tensorboard_events(log_dir: Path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

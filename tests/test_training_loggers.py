@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from _sink_helpers import RUN_NAME, make_small_sample, sample_argv, wandb_offline_records
+from _sink_helpers import RUN_NAME, make_small_sample, sample_argv, skip_model_summary, wandb_offline_records
 from _train_helpers import load_train_tool, read_ckpt
 
 pytestmark = pytest.mark.slow  # each trains one epoch of one iteration
@@ -17,8 +17,7 @@ def sample(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_model_summary(monkeypatch):
-    # The FLOPs count of the start-of-run summary takes seconds on a busy 2-core host; not tested here.
-    monkeypatch.setattr("yolox.core.trainer._model_summary", lambda model, test_size: "(summary skipped)")
+    skip_model_summary(monkeypatch)
 
 
 def test_wandb_offline_gets_losses_ap_images_and_the_checkpoint(tmp_path, sample, monkeypatch):

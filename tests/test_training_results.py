@@ -10,12 +10,13 @@ from yolox.core.sinks import RESULTS_COLUMNS, read_results, split_wandb_options
 from yolox.data.datasets.detection import ImageRecord
 from yolox.evaluators.pr_counts import match_detections, pr_counts
 
-from _sink_helpers import RUN_NAME, make_small_sample, sample_argv, tensorboard_events
+from _sink_helpers import RUN_NAME, make_small_sample, sample_argv, skip_model_summary, tensorboard_events
 from _train_helpers import load_train_tool, read_ckpt
 
 
 @pytest.mark.slow  # trains 2 epochs of 1 iteration
-def test_results_csv_png_and_tensorboard(tmp_path):
+def test_results_csv_png_and_tensorboard(tmp_path, monkeypatch):
+    skip_model_summary(monkeypatch)
     sample = make_small_sample(tmp_path / "sample")
     assert load_train_tool().main(sample_argv(sample, tmp_path / "out", max_epoch=2)) == 0
     run_dir = tmp_path / "out" / RUN_NAME
@@ -89,3 +90,14 @@ def test_a_missing_logger_library_stops_before_training(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert f"-l {choice} needs the {choice} package" in err and install in err and '.[loggers]' in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_trainer_reads_every_form_of_an_experiments_eval():
+    from yolox.core.trainer import _split_eval_result, _takes_return_outputs
+
+    assert _split_eval_result((0.1, 0.2, "s")) == ((0.1, 0.2, "s"), None)  # an exp's own evaluator
+    assert _split_eval_result((0.1, 0.2, "s", {1: {}})) == ((0.1, 0.2, "s"), {1: {}})  # this package's
+    assert _split_eval_result(((0.1, 0.2, "s"), {1: {}})) == ((0.1, 0.2, "s"), {1: {}})  # Megvii's
+    assert _takes_return_outputs(lambda model, evaluator, is_distributed, half=False, return_outputs=False: 0)
+    assert _takes_return_outputs(lambda model, evaluator, is_distributed, **kwargs: 0)
+    assert not _takes_return_outputs(lambda model, evaluator, is_distributed, half=False: 0)  # asked without it

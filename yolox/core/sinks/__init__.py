@@ -4,6 +4,8 @@ default, Weights & Biases, MLflow, or none). The trainer calls one ``Sinks`` at 
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from loguru import logger
+
 from .base import Sink, Sinks
 from .events import CheckpointLog, EpochLog, EvaluationLog, IterationLog, RunEnd, RunStart
 from .libraries import LOGGER_LIBRARIES, LoggerLibraryMissing, import_logger_library
@@ -30,6 +32,8 @@ def check_logger(choice: str) -> None:
 def build_sinks(choice: str, *, run_dir: Path, wandb_options: Optional[Dict[str, Any]] = None) -> Sinks:
     """results.csv/png, then the sink of logger ``choice`` (``LOGGERS``), writing under ``run_dir``."""
     check_logger(choice)
+    if wandb_options and choice != "wandb":
+        logger.warning("wandb-* options ({}) are ignored: the logger is -l {}", ", ".join(wandb_options), choice)
     sinks = [ResultsCsvSink(run_dir)]
     if choice == "tensorboard":
         from .tensorboard_sink import TensorBoardSink
