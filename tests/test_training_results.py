@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from yolox.core.sinks import RESULTS_COLUMNS, read_results, split_wandb_options
+from yolox.core.sinks import (RESULTS_COLUMNS, EpochLog, ResultsCsvSink, RunEnd, RunStart, read_results,
+                              split_wandb_options)
 from yolox.data.datasets.detection import ImageRecord
 from yolox.evaluators.pr_counts import match_detections, pr_counts
 
@@ -101,3 +102,33 @@ def test_the_trainer_reads_every_form_of_an_experiments_eval():
     assert _takes_return_outputs(lambda model, evaluator, is_distributed, half=False, return_outputs=False: 0)
     assert _takes_return_outputs(lambda model, evaluator, is_distributed, **kwargs: 0)
     assert not _takes_return_outputs(lambda model, evaluator, is_distributed, half=False: 0)  # asked without it
+
+
+def _epoch(epoch, ap=None):
+    return EpochLog(epoch=epoch, losses={"total_loss": 10.0 - epoch, "cls_loss": 1.0}, lr=0.01, epoch_time_s=2.0,
+                    images_per_s=8.0, ap50_95=ap, ap50=None if ap is None else 2 * ap)
+
+
+def test_results_rows_survive_a_resume_and_unevaluated_epochs_stay_blank(tmp_path):
+    """No training: the csv sink fed by hand. A run resumed at epoch 2 (start_epoch 1, 0-based) keeps
+    row 1 of the interrupted run and replaces its half-written epoch 2; the picture appears with the
+    first evaluation."""
+    def start(epoch):
+        return RunStart(run_dir=tmp_path, run_name="r", exp=None, args=None, start_epoch=epoch, max_epoch=3,
+                        iters_per_epoch=1)
+
+    first = ResultsCsvSink(tmp_path)
+    first.on_start(start(0))
+    first.on_epoch(_epoch(1))
+    assert not (tmp_path / "results.png").exists()  # nothing evaluated yet
+    first.on_epoch(_epoch(2, ap=0.1))
+    assert (tmp_path / "results.png").is_file()
+
+    resumed = ResultsCsvSink(tmp_path)
+    resumed.on_start(start(1))
+    resumed.on_epoch(_epoch(2, ap=0.2))
+    resumed.on_epoch(_epoch(3))
+    resumed.on_end(RunEnd(status="done", run_dir=tmp_path, best_ap50_95=0.2, best_epoch=2))
+    rows = read_results(tmp_path / "results.csv")
+    assert [(r["epoch"], r["ap50_95"], r["ap50"]) for r in rows] == [(1, None, None), (2, 0.2, 0.4), (3, None, None)]
+    assert rows[2]["total_loss"] == 7.0 and rows[2]["iou_loss"] is None  # a term the loss did not report
