@@ -46,41 +46,47 @@ def match_detections(*, detections: dict, records: Sequence, class_ids: Sequence
     detections: ``{image_id: {"bboxes": [[x, y, w, h]], "scores", "categories"}}`` in original pixels
     with dataset category ids (COCOEvaluator's outputs); records: the dataset's ``ImageRecord``s
     (``img_id``, ``boxes`` [N, 4] x1, y1, x2, y2, ``classes`` [N] contiguous); class_ids: the
-    category id of each contiguous class.
+    category id of each contiguous class. Detections of other categories are left out.
     """
+    num_classes = len(class_ids)
     contiguous = {int(cat): i for i, cat in enumerate(class_ids)}
-    scores = {c: [] for c in range(len(class_ids))}
-    hits = {c: [] for c in range(len(class_ids))}
-    num_gt = {c: 0 for c in range(len(class_ids))}
+    scores, hits, classes = [], [], []
+    num_gt = np.zeros(num_classes, dtype=np.int64)
     for record in records:
         found = detections.get(record.img_id) or {"bboxes": [], "scores": [], "categories": []}
         det_classes = np.array([contiguous.get(int(c), -1) for c in found["categories"]], dtype=np.int64)
-        det_boxes = xywh_to_xyxy(torch.as_tensor(found["bboxes"], dtype=torch.float64).reshape(-1, 4))
-        det_scores = np.asarray(found["scores"], dtype=np.float64)
-        gt_boxes = torch.as_tensor(record.boxes, dtype=torch.float64).reshape(-1, 4)
+        keep = det_classes >= 0
+        det_boxes = xywh_to_xyxy(torch.as_tensor(found["bboxes"], dtype=torch.float64).reshape(-1, 4))[keep]
         gt_classes = np.asarray(record.classes, dtype=np.int64)
-        for cls in range(len(class_ids)):
-            gt = gt_boxes[torch.from_numpy(gt_classes == cls)]
-            mine = np.flatnonzero(det_classes == cls)
-            num_gt[cls] += len(gt)
-            if not len(mine):
-                continue
-            order = mine[np.argsort(-det_scores[mine], kind="stable")]
-            scores[cls].append(det_scores[order])
-            hits[cls].append(_greedy_hits(det_boxes[torch.from_numpy(order)], gt, iou_threshold))
-    return {c: ClassMatches(scores=np.concatenate(scores[c]) if scores[c] else np.zeros(0),
-                            true_positive=np.concatenate(hits[c]) if hits[c] else np.zeros(0, dtype=bool),
-                            num_gt=num_gt[c]) for c in scores}
+        num_gt += np.bincount(gt_classes, minlength=num_classes)[:num_classes]
+        scores.append(np.asarray(found["scores"], dtype=np.float64)[keep])
+        classes.append(det_classes[keep])
+        gt_boxes = torch.as_tensor(record.boxes, dtype=torch.float64).reshape(-1, 4)
+        hits.append(_image_hits(det_boxes, scores[-1], classes[-1], gt_boxes, gt_classes, iou_threshold))
+    scores, hits, classes = (np.concatenate(x) if x else np.zeros(0) for x in (scores, hits, classes))
+    result = {}
+    for cls in range(num_classes):
+        mine = np.flatnonzero(classes == cls)
+        order = mine[np.argsort(-scores[mine], kind="stable")]
+        result[cls] = ClassMatches(scores=scores[order], true_positive=hits[order].astype(bool),
+                                   num_gt=int(num_gt[cls]))
+    return result
 
 
-def _greedy_hits(boxes: torch.Tensor, gt: torch.Tensor, iou_threshold: float) -> np.ndarray:
-    """boxes [D, 4] in descending score, gt [G, 4] -> [D] bool: took a free box at IoU >= the threshold."""
+def _image_hits(boxes: torch.Tensor, scores: np.ndarray, classes: np.ndarray, gt_boxes: torch.Tensor,
+                gt_classes: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """One image: boxes [D, 4], scores [D], classes [D]; gt_boxes [G, 4], gt_classes [G] -> [D] bool,
+    True where the detection took a free box of its class at IoU >= the threshold (in descending score)."""
     hits = np.zeros(len(boxes), dtype=bool)
-    if not len(gt):
+    if not len(boxes) or not len(gt_boxes):
         return hits
-    iou = pairwise_iou(boxes, gt).numpy()  # [D, G]
-    free = np.ones(len(gt), dtype=bool)
-    for d in range(len(boxes)):
+    iou = pairwise_iou(boxes, gt_boxes).numpy()  # [D, G]
+    iou[classes[:, None] != gt_classes[None, :]] = -1.0  # classes never match across
+    order = np.argsort(-scores, kind="stable")
+    # Only detections that reach the threshold with some box can take one: on a real image, a few.
+    contenders = order[iou[order].max(axis=1) >= iou_threshold]
+    free = np.ones(len(gt_boxes), dtype=bool)
+    for d in contenders:
         candidates = np.where(free, iou[d], -1.0)
         best = int(candidates.argmax())
         if candidates[best] >= iou_threshold:

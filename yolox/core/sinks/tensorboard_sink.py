@@ -6,6 +6,7 @@ dashboards built on its runs read these.
 """
 from pathlib import Path
 
+import numpy as np
 from loguru import logger
 
 from yolox.evaluators.pr_counts import match_detections, pr_counts
@@ -60,7 +61,8 @@ class TensorBoardSink(Sink):
             name = names[cls] if names is not None and cls < len(names) else str(cls)
             self.writer.add_pr_curve_raw(
                 f"val_pr_iou{int(self.pr_iou * 100)}/{name}", true_positive_counts=counts.true_positives,
-                false_positive_counts=counts.false_positives, true_negative_counts=counts.false_negatives * 0,
+                false_positive_counts=counts.false_positives,
+                true_negative_counts=np.zeros_like(counts.false_negatives),  # detection has no negatives to count
                 false_negative_counts=counts.false_negatives, precision=counts.precision, recall=counts.recall,
                 global_step=log.epoch, num_thresholds=len(counts.thresholds))
 
