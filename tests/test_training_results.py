@@ -111,23 +111,25 @@ def _epoch(epoch, ap=None):
 
 def test_results_rows_survive_a_resume_and_unevaluated_epochs_stay_blank(tmp_path):
     """No training: the csv sink fed by hand. A run resumed at epoch 2 (start_epoch 1, 0-based) keeps
-    row 1 of the interrupted run and replaces its half-written epoch 2; the picture appears with the
-    first evaluation."""
+    row 1 of the interrupted run and replaces its half-written epoch 2; the picture appears with an
+    evaluation, no more than once every png_interval_s, and at the end."""
     def start(epoch):
         return RunStart(run_dir=tmp_path, run_name="r", exp=None, args=None, start_epoch=epoch, max_epoch=3,
                         iters_per_epoch=1)
 
-    first = ResultsCsvSink(tmp_path)
+    first = ResultsCsvSink(tmp_path, png_interval_s=0)
     first.on_start(start(0))
     first.on_epoch(_epoch(1))
     assert not (tmp_path / "results.png").exists()  # nothing evaluated yet
     first.on_epoch(_epoch(2, ap=0.1))
     assert (tmp_path / "results.png").is_file()
+    (tmp_path / "results.png").unlink()
 
-    resumed = ResultsCsvSink(tmp_path)
+    resumed = ResultsCsvSink(tmp_path)  # png_interval_s 60: the picture waits for the end
     resumed.on_start(start(1))
     resumed.on_epoch(_epoch(2, ap=0.2))
     resumed.on_epoch(_epoch(3))
+    assert not (tmp_path / "results.png").exists()
     resumed.on_end(RunEnd(status="done", run_dir=tmp_path, best_ap50_95=0.2, best_epoch=2))
     rows = read_results(tmp_path / "results.csv")
     assert [(r["epoch"], r["ap50_95"], r["ap50"]) for r in rows] == [(1, None, None), (2, 0.2, 0.4), (3, None, None)]

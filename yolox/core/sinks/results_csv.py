@@ -1,12 +1,15 @@
 """results.csv and results.png in the run folder: one row per epoch, the main curves drawn from them.
 
-The csv is rewritten whole after every epoch and the picture after every evaluation (and at the
-end), each atomically, so a reader (a plotting notebook, a dashboard tailing the file) never sees
-half a file. A resumed run keeps the rows of the epochs its checkpoint had finished.
+The csv is rewritten whole after every epoch, the picture after an evaluation (at most once every
+``png_interval_s``, counted from the start: drawing takes about a second, which matters only when
+epochs are seconds long, as in tests) and at the end; each atomically, so a reader (a plotting
+notebook, a dashboard tailing the file) never sees half a file. A resumed run keeps the rows of the
+epochs its checkpoint had finished.
 """
 import csv
 import io
 import math
+import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -38,13 +41,16 @@ def _number(key: str, text: str):
 
 
 class ResultsCsvSink(Sink):
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, *, png_interval_s: float = 60.0):
         self.csv_path = Path(run_dir) / "results.csv"
         self.png_path = Path(run_dir) / "results.png"
+        self.png_interval_s = png_interval_s
         self.rows: List[Dict[str, Optional[float]]] = []
         self._plotted = 0  # rows drawn in the picture on disk
+        self._plotted_at = time.monotonic()  # of the last drawing; the start counts as one
 
     def on_start(self, run: RunStart) -> None:
+        self._plotted_at = time.monotonic()
         if run.start_epoch > 0 and self.csv_path.is_file():
             self.rows = [row for row in read_results(self.csv_path) if row["epoch"] <= run.start_epoch]
         elif self.csv_path.is_file():
@@ -56,7 +62,7 @@ class ResultsCsvSink(Sink):
                "images_per_s": log.images_per_s}
         self.rows = [r for r in self.rows if r["epoch"] < log.epoch] + [row]
         self.write_csv()
-        if log.ap50_95 is not None:
+        if log.ap50_95 is not None and time.monotonic() - self._plotted_at >= self.png_interval_s:
             self.write_png()
 
     def on_end(self, end: RunEnd) -> None:
@@ -73,7 +79,7 @@ class ResultsCsvSink(Sink):
 
     def write_png(self) -> None:
         atomic_write_bytes(plot_results(self.rows), self.png_path)
-        self._plotted = len(self.rows)
+        self._plotted, self._plotted_at = len(self.rows), time.monotonic()
 
 
 def _cell(value) -> str:
