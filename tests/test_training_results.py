@@ -94,14 +94,11 @@ def test_a_missing_logger_library_stops_before_training(tmp_path, monkeypatch, c
 
 
 def test_the_trainer_reads_every_form_of_an_experiments_eval():
-    from yolox.core.trainer import _split_eval_result, _takes_return_outputs
+    from yolox.core.trainer import _split_eval_result
 
     assert _split_eval_result((0.1, 0.2, "s")) == ((0.1, 0.2, "s"), None)  # an exp's own evaluator
     assert _split_eval_result((0.1, 0.2, "s", {1: {}})) == ((0.1, 0.2, "s"), {1: {}})  # this package's
     assert _split_eval_result(((0.1, 0.2, "s"), {1: {}})) == ((0.1, 0.2, "s"), {1: {}})  # Megvii's
-    assert _takes_return_outputs(lambda model, evaluator, is_distributed, half=False, return_outputs=False: 0)
-    assert _takes_return_outputs(lambda model, evaluator, is_distributed, **kwargs: 0)
-    assert not _takes_return_outputs(lambda model, evaluator, is_distributed, half=False: 0)  # asked without it
 
 
 def _epoch(epoch, ap=None):

@@ -20,7 +20,6 @@ fixed points: start, each print interval, evaluation, epoch, checkpoint, end.
 Only rank 0 writes files; every rank runs the same iterations, so collectives line up.
 """
 import contextlib
-import inspect
 import os
 import random
 import time
@@ -514,9 +513,9 @@ class Trainer:
     def evaluate(self) -> bool:
         """AP of the EMA model (or the model); True when it is the best so far."""
         eval_model = self.ema_model.ema if self.use_model_ema else unwrap_model(self.model)
-        # The detections only when a sink draws them and the experiment's eval takes Megvii's
-        # return_outputs (an experiment written before Megvii added it overrides eval without it).
-        extra = {"return_outputs": True} if self.sinks.wants_detections and _takes_return_outputs(self.exp.eval) else {}
+        # The detections only when a sink draws them; Megvii's trainer always asks (return_outputs), so an
+        # experiment written for it takes the keyword.
+        extra = {"return_outputs": True} if self.sinks.wants_detections else {}
         (ap50_95, ap50, summary), detections = _split_eval_result(
             self.exp.eval(eval_model, self.evaluator, self.is_distributed, **extra))
         improved = ap50_95 > self.best_ap or self.best_epoch < 0
@@ -599,11 +598,6 @@ def _model_summary(model: nn.Module, test_size) -> str:
     from yolox.utils.model_utils import get_model_info
 
     return get_model_info(model, test_size)
-
-
-def _takes_return_outputs(method) -> bool:
-    params = inspect.signature(method).parameters.values()
-    return any(p.name == "return_outputs" or p.kind == inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _split_eval_result(result):
