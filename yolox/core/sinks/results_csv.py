@@ -75,11 +75,19 @@ class ResultsCsvSink(Sink):
         writer.writeheader()
         for row in self.rows:
             writer.writerow({key: _cell(row.get(key)) for key in RESULTS_COLUMNS})
-        atomic_write_bytes(text.getvalue().encode(), self.csv_path)
+        self._write(text.getvalue().encode(), self.csv_path)
 
     def write_png(self) -> None:
-        atomic_write_bytes(plot_results(self.rows), self.png_path)
+        self._write(plot_results(self.rows), self.png_path)
         self._plotted, self._plotted_at = len(self.rows), time.monotonic()
+
+    def _write(self, data: bytes, path: Path) -> None:
+        """A failed write (a full disk) is a warning: these files are redrawn from the rows each
+        epoch, and the checkpoint save that follows reports the disk by name and stops the run."""
+        try:
+            atomic_write_bytes(data, path)
+        except OSError as err:
+            logger.warning("could not write {}: {}; it is written again after the next epoch", path, err)
 
 
 def _cell(value) -> str:
