@@ -11,6 +11,7 @@
   the end, under ``<run name>/best_ckpt/``; with ``YOLOX_MLFLOW_LOG_Nth_EPOCH_MODELS`` also that
   epoch's ``epoch_N_ckpt.pth`` under ``<run name>/hist_epochs/``.
 
+At the end of every run, train_log.txt, results.csv and results.png go up under ``<run name>/``.
 Metrics are Megvii's names: ``train/<loss>`` and ``train/lr`` (step: the global iteration),
 ``val/COCOAP50``, ``val/COCOAP50_95``, ``val/best_ap`` and ``train/epoch`` (step: the epoch).
 Checkpoints go up as plain files (``torch.load`` them), not as Megvii's pyfunc model wrapper.
