@@ -1,9 +1,16 @@
-"""Installable `yolox` package: `pip install -e .` after `pip install -r requirements.txt`."""
+"""Installable `yolox` package: `pip install -e .` after `pip install -r requirements.txt`
+(`pip install -e ".[loggers]"` adds the optional loggers)."""
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).parent
+
+# Optional: the libraries of `tools/train.py -l wandb` and `-l mlflow`, imported only when chosen.
+# mlflow-skinny is MLflow's tracking client without its server and UI (the full `mlflow` provides the
+# same module); python-dotenv reads the .env file Megvii's MLflow logger documents.
+# tests/test_requirements.py reads this literal.
+EXTRAS = {"loggers": ["wandb>=0.15", "mlflow-skinny>=2.0", "python-dotenv>=0.20"]}
 
 
 def read_requirements() -> list:
@@ -20,5 +27,6 @@ setup(
     python_requires=">=3.8",
     packages=find_packages(include=["yolox", "yolox.*"]),
     install_requires=read_requirements(),
+    extras_require=EXTRAS,
     license="Apache-2.0",
 )

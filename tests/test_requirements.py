@@ -1,4 +1,5 @@
-"""Every third-party module the project imports is installed by the README's install command.
+"""Every third-party module the project imports is installed by the README's install command
+(requirements.txt, and setup.py's extras for the optional loggers, which CI installs too).
 
 The imports are read with ``ast`` (nothing is run), so a module imported only on a rare path, inside a
 function or a ``try``, counts too. A package that happens to be on the machine proves nothing: a
@@ -21,6 +22,8 @@ MODULE_TO_DIST = {
     "PIL": "pillow",
     "faster_coco_eval": "faster-coco-eval",
     "_pytest": "pytest",
+    "mlflow": "mlflow-skinny",
+    "dotenv": "python-dotenv",
 }
 
 
@@ -36,6 +39,15 @@ def required_distributions(requirements: Path) -> set:
         if line:
             names.add(_normalise(re.split(r"[<>=!~;\[\s]", line, maxsplit=1)[0]))
     return names
+
+
+def extra_distributions(setup_py: Path) -> set:
+    """Distribution names of every extra in setup.py's ``EXTRAS = {...}`` literal."""
+    for node in ast.parse(setup_py.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXTRAS" for t in node.targets):
+            requirements = [req for reqs in ast.literal_eval(node.value).values() for req in reqs]
+            return {_normalise(re.split(r"[<>=!~;\[\s]", req, maxsplit=1)[0]) for req in requirements}
+    return set()
 
 
 def imported_modules(path: Path) -> set:
@@ -71,14 +83,15 @@ def third_party_imports() -> dict:
 
 @pytest.mark.skipif(sys.version_info < (3, 10), reason="sys.stdlib_module_names needs Python 3.10")
 def test_every_third_party_import_is_a_requirement():
-    required = required_distributions(REPO_ROOT / "requirements.txt")
+    required = required_distributions(REPO_ROOT / "requirements.txt") | extra_distributions(REPO_ROOT / "setup.py")
     missing = {
         module: str(path) for module, path in third_party_imports().items()
         if _normalise(MODULE_TO_DIST.get(module, module)) not in required
     }
     assert not missing, (
-        f"imported but not installed by requirements.txt (module: first importer): {missing}; add the "
-        "distribution to requirements.txt, and to MODULE_TO_DIST here when its name differs from the module's")
+        f"imported but not installed by requirements.txt or setup.py's EXTRAS (module: first importer): {missing}; "
+        "add the distribution to requirements.txt (or an extra), and to MODULE_TO_DIST here when its name differs "
+        "from the module's")
 
 
 def test_the_scan_sees_imports_inside_functions_and_try_blocks(tmp_path):
@@ -94,3 +107,7 @@ def test_requirement_lines_parse_to_distribution_names(tmp_path):
     reqs.write_text("# comment\ntorch>=2.0,<2.15\nopencv_python-headless>=4.5  # why\npyyaml\n\nonnx[ref]>=1.12\n")
     assert required_distributions(reqs) == {"torch", "opencv-python-headless", "pyyaml", "onnx"}
 
+
+
+def test_the_logger_extra_is_read_from_setup_py():
+    assert {"wandb", "mlflow-skinny", "python-dotenv"} <= extra_distributions(REPO_ROOT / "setup.py")

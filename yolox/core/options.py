@@ -7,14 +7,16 @@ experiment's *builders* (``get_model``, ``get_data_loader``, ``random_resize``, 
 trainer still calls on the experiment, so an experiment that overrides them keeps working.
 """
 from dataclasses import dataclass, fields
-from typing import Any, Optional
+from typing import Any, Dict, Optional
+
+from .sinks.wandb_sink import split_wandb_options
 
 from yolox.utils.precision import amp_request
 
 __all__ = ["TrainOptions"]
 
-_FROM_ARGS = ("batch_size", "fp16", "amp", "ckpt", "resume", "start_epoch", "unsafe_load", "cache", "occupy", "logger",
-              "experiment_name", "deterministic", "sync_bn")
+_FROM_ARGS = ("batch_size", "fp16", "amp", "ckpt", "resume", "start_epoch", "unsafe_load", "cache", "occupy",
+              "logger", "experiment_name", "deterministic", "sync_bn", "wandb_options")
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,13 @@ class TrainOptions:
     unsafe_load: bool = False  # read checkpoints that need full unpickling
     cache: Optional[str] = None  # "ram" / "disk" image cache
     occupy: bool = False  # reserve GPU memory up front
-    logger: str = "tensorboard"  # or "none"
+    logger: str = "tensorboard"  # -l: "tensorboard", "wandb", "mlflow" or "none" (results.csv is always written)
     experiment_name: Optional[str] = None  # -expn: output folder name (default: exp_name)
     deterministic: bool = False
     sync_bn: bool = False
+    # Megvii's trailing wandb-<key> <value> pairs (tools/train.py takes them out of the experiment's
+    # overrides); a script's Namespace without it: read from its opts, as Megvii's trainer does.
+    wandb_options: Optional[Dict[str, Any]] = None
     # ------------------------------------------------ the experiment's attributes (Exp's defaults)
     exp_name: str = "yolox"
     output_dir: str = "./YOLOX_outputs"
@@ -60,6 +65,8 @@ class TrainOptions:
         for option in fields(cls):
             source = args if option.name in _FROM_ARGS else exp
             values[option.name] = getattr(source, option.name, option.default)
+        if values["wandb_options"] is None:
+            values["wandb_options"] = split_wandb_options(getattr(args, "opts", None))[1]
         if values["batch_size"] is None:  # -b not given: the experiment's
             values["batch_size"] = getattr(exp, "batch_size", cls.batch_size)
         return cls(**values)

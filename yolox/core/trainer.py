@@ -14,6 +14,9 @@ Call order (each a method below, so a subclass or a reader finds every stage by 
         after_epoch     evaluate when due, checkpoints (latest, best, epoch_N), early stop
     after_train     summary, close logs
 
+Reports go to ``self.sinks`` (results.csv/png and the ``-l`` logger, ``yolox.core.sinks``) at
+fixed points: start, each print interval, evaluation, epoch, checkpoint, end.
+
 Only rank 0 writes files; every rank runs the same iterations, so collectives line up.
 """
 import contextlib
@@ -48,6 +51,7 @@ from .best_report import report_best_checkpoint
 from .options import TrainOptions
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionRequest
 from .progress import format_eta, memory_mb
+from .sinks import CheckpointLog, EpochLog, EvaluationLog, IterationLog, RunEnd, RunStart, Sinks, build_sinks
 
 __all__ = ["Trainer", "NonFiniteLossError"]
 
@@ -92,7 +96,9 @@ class Trainer:
         self.data_seed: Optional[int] = None  # the run seed of the per-sample augmentation seeds
         self.no_aug = False
         self.stop_reason: Optional[str] = None
-        self.tblogger = None
+        self.sinks = Sinks()  # rank 0's are built in before_train; the other ranks report nowhere
+        self.last_ap: Optional[tuple] = None  # (AP50:95, AP50) of the latest evaluation
+        self._epoch_started = 0.0
         self.batches = None
         self._unlearned: set = set()  # names of the classes last warned about as not learned
         self._log_handlers = []
@@ -179,10 +185,10 @@ class Trainer:
         self.model = self.wrap_distributed(model)
         self.setup_ema(model, resumed)
         self.evaluator = self.exp.get_evaluator(batch_size=options.batch_size, is_distributed=self.is_distributed)
-        self.setup_tensorboard()
         logger.info("training from epoch {}{} for {} epochs of {} iterations; model:\n{}", self.start_epoch + 1,
                     f", iteration {self.start_iter + 1}" if self.start_iter else "", self.max_epoch, self.max_iter,
                     _model_summary(model, self.exp.test_size))
+        self.setup_sinks()
         restore_rng_state(self._resume_rng)  # last: building the pieces above draws random numbers
 
     def before_epoch(self) -> None:
@@ -191,6 +197,8 @@ class Trainer:
             self.switch_to_no_aug()
         self.model.train()
         self.freeze_backbone(self.epoch < self.options.freeze_backbone_epochs)
+        self.meter.reset()  # the epoch's means (results.csv) start here
+        self._epoch_started = time.perf_counter()
 
     def after_iter(self) -> None:
         if (self.iter + 1) % self.options.print_interval == 0:
@@ -201,12 +209,15 @@ class Trainer:
                                                                 self.is_distributed))
 
     def after_epoch(self) -> None:
+        epoch_time = time.perf_counter() - self._epoch_started  # training only, before the evaluation
         self.log_epoch_timing()
         last_epoch = self.epoch + 1 == self.max_epoch
         improved = False
         self.agree_norm_statistics()
-        if (self.epoch + 1) % self.eval_interval == 0 or last_epoch:
+        evaluated = (self.epoch + 1) % self.eval_interval == 0 or last_epoch
+        if evaluated:
             improved = self.evaluate()
+        self.report_epoch(evaluated=evaluated, epoch_time=epoch_time)
         self.save_checkpoints(improved)
         patience = int(self.options.patience)
         if patience > 0 and self.epoch - self.best_epoch >= patience and not last_epoch:
@@ -225,8 +236,9 @@ class Trainer:
         if self.rank == 0 and self.failure is None and not self.preempted:
             report_best_checkpoint(self.exp, run_dir=self.file_name, model=unwrap_model(self.model),
                                    evaluator=self.evaluator, distributed=self.is_distributed)
-        if self.tblogger is not None:
-            self.tblogger.close()
+        status = "failed" if self.failure is not None else "preempted" if self.preempted else "done"
+        self.sinks.on_end(RunEnd(status=status, run_dir=Path(self.file_name), best_ap50_95=self.best_ap,
+                                 best_epoch=self.best_epoch + 1, failure=self.failure))
         remove_logger(self._log_handlers)
 
     def close_loader(self) -> None:
@@ -403,12 +415,15 @@ class Trainer:
                         "so the EMA averages only the last few steps; set ema_epochs (e.g. 3) in the "
                         "experiment to average over epochs", total_steps, ema.ramp, final)
 
-    def setup_tensorboard(self) -> None:
-        if self.rank != 0 or self.options.logger != "tensorboard":
+    def setup_sinks(self) -> None:
+        """Rank 0 reports to results.csv/png and the -l logger; the sinks start with this run's facts."""
+        if self.rank != 0:
             return
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
+        self.sinks = build_sinks(self.options.logger, run_dir=Path(self.file_name),
+                                 wandb_options=self.options.wandb_options)
+        self.sinks.on_start(RunStart(run_dir=Path(self.file_name), run_name=self.options.run_name, exp=self.exp,
+                                     args=self.args, start_epoch=self.start_epoch, max_epoch=self.max_epoch,
+                                     iters_per_epoch=self.max_iter, class_names=self.class_names))
 
     # ------------------------------------------------------------ checkpoints
     def load_start_checkpoint(self, model: nn.Module) -> Optional[ResumeWeights]:
@@ -475,12 +490,16 @@ class Trainer:
         if self.rank != 0:
             return
         state = self.checkpoint_state()
-        path = save_checkpoint(state, is_best=improved, save_dir=self.file_name, model_name="latest")
-        names = ["latest"] + (["best"] if improved else [])
+        path = Path(save_checkpoint(state, is_best=improved, save_dir=self.file_name, model_name="latest"))
+        paths = {"latest": path}
+        if improved:
+            paths["best"] = path.with_name("best_ckpt.pth")
         if self.options.save_history_ckpt:
-            names.append(f"epoch_{self.epoch + 1}")
-            save_checkpoint(state, is_best=False, save_dir=self.file_name, model_name=names[-1])
-        logger.info("saved {} checkpoint(s) to {}", ", ".join(names), Path(path).parent)
+            name = f"epoch_{self.epoch + 1}"
+            paths[name] = Path(save_checkpoint(state, is_best=False, save_dir=self.file_name, model_name=name))
+        logger.info("saved {} checkpoint(s) to {}", ", ".join(paths), path.parent)
+        self.sinks.on_checkpoint(CheckpointLog(epoch=self.epoch + 1, paths=paths, improved=improved,
+                                               best_ap50_95=self.best_ap))
 
     def save_interrupted_checkpoint(self) -> None:
         """latest_ckpt.pth at the iteration every rank stopped at (rank 0 writes; the others wait, so
@@ -500,18 +519,25 @@ class Trainer:
     def evaluate(self) -> bool:
         """AP of the EMA model (or the model); True when it is the best so far."""
         eval_model = self.ema_model.ema if self.use_model_ema else unwrap_model(self.model)
-        ap50_95, ap50, summary = self.exp.eval(eval_model, self.evaluator, self.is_distributed)
+        # The detections only when a sink draws them; Megvii's trainer always asks (return_outputs), so an
+        # experiment written for it takes the keyword.
+        extra = {"return_outputs": True} if self.sinks.wants_detections else {}
+        (ap50_95, ap50, summary), detections = _split_eval_result(
+            self.exp.eval(eval_model, self.evaluator, self.is_distributed, **extra))
         improved = ap50_95 > self.best_ap or self.best_epoch < 0
         if improved:
             self.best_ap, self.best_epoch = ap50_95, self.epoch
+        self.last_ap = (ap50_95, ap50)
         if self.rank == 0:
             logger.info("epoch {} evaluation:\n{}", self.epoch + 1, summary)
             logger.info("AP50:95 {:.4f}, AP50 {:.4f} (best AP50:95 {:.4f} at epoch {})", ap50_95, ap50,
                         self.best_ap, self.best_epoch + 1)
             self.warn_unlearned_classes()
-            if self.tblogger is not None:
-                self.tblogger.add_scalar("val/COCOAP50", ap50, self.epoch + 1)
-                self.tblogger.add_scalar("val/COCOAP50_95", ap50_95, self.epoch + 1)
+            self.sinks.on_evaluation(EvaluationLog(
+                epoch=self.epoch + 1, ap50_95=ap50_95, ap50=ap50,
+                best_ap50_95=self.best_ap, best_epoch=self.best_epoch + 1, improved=improved,
+                detections=detections if isinstance(detections, dict) else None,
+                dataset=getattr(getattr(self.evaluator, "dataloader", None), "dataset", None)))
         return improved
 
     def warn_unlearned_classes(self) -> None:
@@ -552,11 +578,21 @@ class Trainer:
             memory_mb(self.device), iter_time, self.meter["data_time"].avg,
             ", ".join(f"{k}: {v:.3f}" for k, v in losses.items()), self.meter["lr"].latest,
             self.multiscale.size[0], format_eta(remaining))
-        if self.tblogger is not None:
-            step = self.progress_in_iter + 1
-            self.tblogger.add_scalar("train/lr", self.meter["lr"].latest, step)
-            for key, value in losses.items():
-                self.tblogger.add_scalar(f"train/{key}", value, step)
+        self.sinks.on_iteration(IterationLog(step=self.progress_in_iter + 1, epoch=self.epoch + 1,
+                                             iteration=self.iter + 1, losses=losses, lr=self.meter["lr"].latest))
+
+    def report_epoch(self, *, evaluated: bool, epoch_time: float) -> None:
+        """The epoch's means over its iterations and the ranks, its speed, and its AP when it was evaluated."""
+        losses = {k: torch.tensor(self.meter[k].global_avg) for k in LOSS_KEYS if k in self.meter}
+        losses = {k: float(v) for k, v in reduce_mean_dict(losses).items()}
+        if self.rank != 0:
+            return
+        iterations = self.max_iter - (self.start_iter if self.epoch == self.start_epoch else 0)
+        ap50_95, ap50 = self.last_ap if evaluated and self.last_ap is not None else (None, None)
+        self.sinks.on_epoch(EpochLog(epoch=self.epoch + 1, losses=losses, lr=self.meter["lr"].latest,
+                                     epoch_time_s=epoch_time,
+                                     images_per_s=iterations * self.options.batch_size / max(epoch_time, 1e-9),
+                                     ap50_95=ap50_95, ap50=ap50))
 
     def log_epoch_timing(self) -> None:
         iter_time, data_time = self.meter["iter_time"].avg, self.meter["data_time"].avg
@@ -571,6 +607,15 @@ def _model_summary(model: nn.Module, test_size) -> str:
     from yolox.utils.model_utils import get_model_info
 
     return get_model_info(model, test_size)
+
+
+def _split_eval_result(result):
+    """((ap50_95, ap50, summary), detections or None) of an experiment's eval: this package's
+    evaluators give (ap50_95, ap50, summary[, outputs]); Megvii's, asked for outputs,
+    ((ap50_95, ap50, summary), outputs)."""
+    if len(result) == 2 and isinstance(result[0], (tuple, list)):
+        return tuple(result[0]), result[1]
+    return tuple(result[:3]), (result[3] if len(result) > 3 else None)
 
 
 def _prefetched(prefetcher):

@@ -7,8 +7,13 @@
     python tools/train.py -f my_exp.py -c yolox_s.pth max_epoch 50       # fine-tune, with an override
     torchrun --nproc_per_node 4 tools/train.py -f exps/yolox_s.py -b 64  # torchrun starts the ranks
 
-Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error).
-Outputs go to <exp.output_dir>/<experiment name>/: train_log.txt, tensorboard/, *_ckpt.pth.
+    python tools/train.py -f exps/yolox_s.py -l wandb wandb-project yolox wandb-log_checkpoints True
+    MLFLOW_TRACKING_URI=http://host:5000 python tools/train.py -f exps/yolox_s.py -l mlflow
+
+Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error), except
+Megvii's wandb-<key> <value> pairs, which go to -l wandb.
+Outputs go to <exp.output_dir>/<experiment name>/: train_log.txt, results.csv and results.png (one
+row per epoch: losses, LR, AP, speed), tensorboard/, *_ckpt.pth.
 On SIGTERM or SIGUSR1 (a scheduler's preemption) training saves latest_ckpt.pth at the current
 iteration and exits with code 75; --resume continues with the next batch.
 """
@@ -17,6 +22,8 @@ import sys
 
 import torch
 
+from yolox.core.preemption import PREEMPTED_EXIT_CODE
+from yolox.core.sinks import LOGGERS, LoggerLibraryMissing, check_logger, split_wandb_options
 from yolox.data import DatasetNotFoundError
 from yolox.data.datasets import dataset_format
 from yolox.data.datasets.coco import require_coco_annotation
@@ -52,8 +59,10 @@ def make_parser() -> argparse.ArgumentParser:
         help="cache decoded images in RAM (--cache or --cache ram) or as .npy files next to the data (disk)")
     add("-o", "--occupy", dest="occupy", default=False, action="store_true",
         help="reserve most GPU memory at the start, so other jobs cannot take it")
-    add("-l", "--logger", type=str, default="tensorboard", choices=["tensorboard", "none"],
-        help="metrics logger besides train_log.txt")
+    add("-l", "--logger", type=str, default="tensorboard", choices=LOGGERS,
+        help="metrics logger besides train_log.txt and results.csv/png; wandb takes Megvii's trailing "
+             "wandb-<key> <value> options, mlflow its MLFLOW_* / YOLOX_MLFLOW_* environment variables "
+             "(both need their package: pip install -e \".[loggers]\")")
     add("--deterministic", default=False, action="store_true",
         help="deterministic kernels and no cuDNN autotuning: repeatable, slower")
     add("--sync-bn", dest="sync_bn", default=False, action="store_true",
@@ -79,10 +88,6 @@ def run_training(args: argparse.Namespace) -> None:
     """One rank's training (what ``launch`` runs in each process, pickled by its module's name);
     a run stopped by SIGTERM/SIGUSR1 (after its checkpoint) exits with ``PREEMPTED_EXIT_CODE`` so a
     job script can requeue it."""
-    # Here, not at the top: the training layer loads in the ranks that train, not in a process
-    # that only parses the flags or checks the data.
-    from yolox.core.preemption import PREEMPTED_EXIT_CODE
-
     exp = build_exp(args)
     trainer = exp.get_trainer(args)
     try:
@@ -97,7 +102,14 @@ def run_training(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
+    # Megvii's wandb-<key> <value> pairs are the logger's, not the experiment's.
+    args.opts, args.wandb_options = split_wandb_options(args.opts)
     exp = build_exp(args)  # fail here, once, on a bad file or override, before any process starts
+    try:
+        check_logger(args.logger)
+    except LoggerLibraryMissing as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         check_train_data(exp)
     except DatasetNotFoundError as err:
