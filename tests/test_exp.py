@@ -77,6 +77,15 @@ def test_merge_casts_to_the_attribute_type():
     assert exp.random_size is None
 
 
+def test_merge_leaves_megvii_wandb_options_to_the_logger():
+    """Megvii's tools/train.py passes ``-l wandb``'s wandb-<key> <value> pairs to merge with the rest."""
+    exp = Exp()
+    exp.merge(["wandb-project", "yolox", "max_epoch", "3", "wandb-log_checkpoints", "True"])
+    assert exp.max_epoch == 3 and not hasattr(exp, "wandb-project")
+    with pytest.raises(KeyError, match="wandb_project"):
+        exp.merge(["wandb_project", "yolox"])  # only Megvii's dash form is the logger's
+
+
 def test_merge_rejects_unknown_keys_bad_values_and_odd_lists_without_partial_updates():
     exp = Exp()
     with pytest.raises(KeyError, match="unknown experiment attribute 'max_epochs'.*did you mean max_epoch"):

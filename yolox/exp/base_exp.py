@@ -69,11 +69,16 @@ class BaseExp(metaclass=ABCMeta):
         ...
 
     def merge(self, cfg_list: Sequence[Any]) -> None:
-        """Apply ``KEY VALUE KEY VALUE ...`` overrides; unknown keys and uncastable values raise."""
+        """Apply ``KEY VALUE KEY VALUE ...`` overrides; unknown keys and uncastable values raise
+        (``wandb-<key>`` pairs, the W&B logger's options, are left to it)."""
         if len(cfg_list) % 2 != 0:
             raise ValueError(f"overrides come in KEY VALUE pairs, got an odd number of items: {list(cfg_list)}")
         updates: Dict[str, Any] = {}
         for key, value in zip(cfg_list[0::2], cfg_list[1::2]):
+            if isinstance(key, str) and key.startswith("wandb-"):
+                # Megvii's tools/train.py hands its W&B options (-l wandb) to merge with the rest; they
+                # are the logger's (TrainOptions.wandb_options), not attributes.
+                continue
             if not isinstance(key, str) or key.startswith("_") or not hasattr(self, key):
                 close = difflib.get_close_matches(str(key), self._public_attributes(), n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
