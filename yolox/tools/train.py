@@ -22,8 +22,6 @@ import sys
 
 import torch
 
-from yolox.core.preemption import PREEMPTED_EXIT_CODE
-from yolox.core.sinks import LOGGERS, LoggerLibraryMissing, check_logger, split_wandb_options
 from yolox.data import DatasetNotFoundError
 from yolox.data.datasets import dataset_format
 from yolox.data.datasets.coco import require_coco_annotation
@@ -59,6 +57,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="cache decoded images in RAM (--cache or --cache ram) or as .npy files next to the data (disk)")
     add("-o", "--occupy", dest="occupy", default=False, action="store_true",
         help="reserve most GPU memory at the start, so other jobs cannot take it")
+    from yolox.core.sinks import LOGGERS  # the training layer loads when the tool runs, not when it is imported
+
     add("-l", "--logger", type=str, default="tensorboard", choices=LOGGERS,
         help="metrics logger besides train_log.txt and results.csv/png; wandb takes Megvii's trailing "
              "wandb-<key> <value> options, mlflow its MLFLOW_* / YOLOX_MLFLOW_* environment variables "
@@ -88,6 +88,8 @@ def run_training(args: argparse.Namespace) -> None:
     """One rank's training (what ``launch`` runs in each process, pickled by its module's name);
     a run stopped by SIGTERM/SIGUSR1 (after its checkpoint) exits with ``PREEMPTED_EXIT_CODE`` so a
     job script can requeue it."""
+    from yolox.core.preemption import PREEMPTED_EXIT_CODE
+
     exp = build_exp(args)
     trainer = exp.get_trainer(args)
     try:
@@ -101,6 +103,8 @@ def run_training(args: argparse.Namespace) -> None:
 
 
 def main(argv=None) -> int:
+    from yolox.core.sinks import LoggerLibraryMissing, check_logger, split_wandb_options
+
     args = make_parser().parse_args(argv)
     # Megvii's wandb-<key> <value> pairs are the logger's, not the experiment's.
     args.opts, args.wandb_options = split_wandb_options(args.opts)
