@@ -5,6 +5,7 @@ CI (``CI=true``) ../shared is present and every requirement installed, so a skip
 breakage: it fails instead, naming what was missing. Tests marked ``cuda`` are the one exception:
 without a GPU they skip everywhere, and the run's summary says how many did.
 """
+import json
 import os
 from pathlib import Path
 
@@ -92,3 +93,27 @@ def pytest_terminal_summary(terminalreporter):
                   if isinstance(r.longrepr, tuple) and r.longrepr[2].endswith(CUDA_SKIP_REASON)]
     if cuda_skips:
         terminalreporter.write_line(f"{len(cuda_skips)} test(s) marked cuda skipped: no GPU on this machine")
+
+
+@pytest.fixture(scope="module")
+def mini_coco(datasets_dir):
+    """The shared COCO val2017 mini set (158 images, all 80 categories)."""
+    root = datasets_dir / "coco_val2017_mini"
+    if not (root / "annotations" / "instances_val2017.json").is_file():
+        pytest.skip(f"coco_val2017_mini not found under {datasets_dir}")
+    return root
+
+
+@pytest.fixture(scope="module")
+def six_image_coco(mini_coco, tmp_path_factory):
+    """A COCO folder with 6 of the mini images (two of them with crowd regions) and all 80 categories."""
+    data = json.loads((mini_coco / "annotations" / "instances_val2017.json").read_text())
+    crowd_images = sorted({a["image_id"] for a in data["annotations"] if a["iscrowd"]})[:2]
+    keep = set(crowd_images) | {139, 802, 10764, 11813}
+    subset = dict(data, images=[i for i in data["images"] if i["id"] in keep],
+                  annotations=[a for a in data["annotations"] if a["image_id"] in keep])
+    root = tmp_path_factory.mktemp("coco6")
+    (root / "annotations").mkdir()
+    (root / "annotations" / "six.json").write_text(json.dumps(subset))
+    (root / "val2017").symlink_to(mini_coco / "val2017", target_is_directory=True)
+    return root, subset

@@ -41,23 +41,6 @@ class Exp(BaseExp):
 """
 
 
-@pytest.fixture(scope="module")
-def six_images(datasets_dir, tmp_path_factory):
-    mini = datasets_dir / "coco_val2017_mini"
-    if not (mini / "annotations" / "instances_val2017.json").is_file():
-        pytest.skip(f"coco_val2017_mini not found under {datasets_dir}")
-    data = json.loads((mini / "annotations" / "instances_val2017.json").read_text())
-    crowd_images = sorted({a["image_id"] for a in data["annotations"] if a["iscrowd"]})[:2]
-    keep = set(crowd_images) | {139, 802, 10764, 11813}
-    subset = dict(data, images=[i for i in data["images"] if i["id"] in keep],
-                  annotations=[a for a in data["annotations"] if a["image_id"] in keep])
-    root = tmp_path_factory.mktemp("coco6")
-    (root / "annotations").mkdir()
-    (root / "annotations" / "six.json").write_text(json.dumps(subset))
-    (root / "val2017").symlink_to(mini / "val2017", target_is_directory=True)
-    return root, subset
-
-
 def test_report_flags_parse():
     args = make_parser().parse_args(["-n", "yolox-nano", "--report", "--report-conf", "0.4"])
     assert args.report and args.report_conf == 0.4 and args.report_dir is None
@@ -65,8 +48,8 @@ def test_report_flags_parse():
 
 
 @slow
-def test_eval_writes_the_report_of_a_known_model(six_images, repo_root, tmp_path):
-    root, subset = six_images
+def test_eval_writes_the_report_of_a_known_model(six_image_coco, repo_root, tmp_path):
+    root, subset = six_image_coco
     names = {c["id"]: c["name"] for c in subset["categories"]}
     dropped_id = next(i for i, n in names.items() if n == DROPPED)
     exp_file = tmp_path / "six_exp.py"

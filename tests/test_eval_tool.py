@@ -23,29 +23,6 @@ from yolox.evaluators import (
 pytestmark = pytest.mark.slow  # runs tools/eval.py, one case through torch.compile
 
 
-@pytest.fixture(scope="module")
-def mini_coco(datasets_dir):
-    root = datasets_dir / "coco_val2017_mini"
-    if not (root / "annotations" / "instances_val2017.json").is_file():
-        pytest.skip(f"coco_val2017_mini not found under {datasets_dir}")
-    return root
-
-
-@pytest.fixture(scope="module")
-def six_image_coco(mini_coco, tmp_path_factory):
-    """A COCO folder with 6 of the mini images (two of them with crowd regions) and all 80 categories."""
-    data = json.loads((mini_coco / "annotations" / "instances_val2017.json").read_text())
-    crowd_images = sorted({a["image_id"] for a in data["annotations"] if a["iscrowd"]})[:2]
-    keep = set(crowd_images) | {139, 802, 10764, 11813}
-    subset = dict(data, images=[i for i in data["images"] if i["id"] in keep],
-                  annotations=[a for a in data["annotations"] if a["image_id"] in keep])
-    root = tmp_path_factory.mktemp("coco6")
-    (root / "annotations").mkdir()
-    (root / "annotations" / "six.json").write_text(json.dumps(subset))
-    (root / "val2017").symlink_to(mini_coco / "val2017", target_is_directory=True)
-    return root, subset
-
-
 DROPPED = "chair"  # the category the known model leaves out (6 boxes in the six images)
 
 GROUND_TRUTH_EXP = """
