@@ -18,22 +18,13 @@ import torch
 from loguru import logger
 from torch import nn
 
-from yolox.utils.checkpoint import checkpoint_weights, load_exact_weights, read_checkpoint
+# The release table has one home, next to the download that uses it (yolox.utils.checkpoint.download).
+from yolox.utils.checkpoint import (OFFICIAL_WEIGHTS, OFFICIAL_WEIGHTS_URL, checkpoint_weights, load_exact_weights,
+                                    read_checkpoint)
 
 __all__ = ["OFFICIAL_WEIGHTS_URL", "OFFICIAL_WEIGHTS", "official_weights_path", "create_yolox_model", "yolox_nano",
            "yolox_tiny", "yolox_s", "yolox_m", "yolox_l", "yolox_x", "yolov3", "yolox_custom"]
 
-OFFICIAL_WEIGHTS_URL = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0"
-# Builder name -> the file of Megvii's release (80 COCO classes).
-OFFICIAL_WEIGHTS = {
-    "yolox-nano": "yolox_nano.pth",
-    "yolox-tiny": "yolox_tiny.pth",
-    "yolox-s": "yolox_s.pth",
-    "yolox-m": "yolox_m.pth",
-    "yolox-l": "yolox_l.pth",
-    "yolox-x": "yolox_x.pth",
-    "yolov3": "yolox_darknet.pth",
-}
 COCO_NUM_CLASSES = 80
 
 Device = Union[str, torch.device, None]
