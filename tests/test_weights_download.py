@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from yolox.utils.checkpoint import (OFFICIAL_WEIGHTS, WeightsDownloadError, official_weights_file, read_checkpoint,
-                                    resolve_checkpoint, save_checkpoint, weights_cache_dir)
+from yolox.utils.checkpoint import (OFFICIAL_WEIGHTS, WeightsDownloadError, official_model_name, official_weights_file,
+                                    read_checkpoint, resolve_checkpoint, save_checkpoint, weights_cache_dir)
 from yolox.utils.checkpoint import download as download_module
 
 
@@ -86,6 +86,8 @@ def test_names_map_to_release_files():
     assert official_weights_file("YOLOX_S.pth") == "yolox_s.pth"
     assert official_weights_file("yolov3") == official_weights_file("yolox_darknet") == "yolox_darknet.pth"
     assert official_weights_file("yolox-q") is None
+    assert official_model_name("yolox_s.pth") == "yolox-s" and official_model_name("yolox_darknet.pth") == "yolov3"
+    assert official_model_name("best_ckpt.pth") is None
     assert set(OFFICIAL_WEIGHTS) == {"yolox-nano", "yolox-tiny", "yolox-s", "yolox-m", "yolox-l", "yolox-x", "yolov3"}
 
 

@@ -8,8 +8,8 @@ Training, resume, evaluation, the demo and the exporters all import from here; n
 Megvii's names, signatures and meaning. Building a model from an experiment *and* a checkpoint
 (the checkpoint's num_classes and class names win) is ``yolox.deploy.model_loading``.
 """
-from .download import (OFFICIAL_WEIGHTS, OFFICIAL_WEIGHTS_URL, WeightsDownloadError, official_weights_file,
-                       resolve_checkpoint, weights_cache_dir)
+from .download import (OFFICIAL_WEIGHTS, OFFICIAL_WEIGHTS_URL, WeightsDownloadError, official_model_name,
+                       official_weights_file, resolve_checkpoint, weights_cache_dir)
 from .faults import CheckpointFileError, CheckpointWriteError, CorruptCheckpointError
 from .files import UNSAFE_FLAG, UNSAFE_FLAG_HELP, UnsafeCheckpointError, read_checkpoint, save_checkpoint
 from .layout import (ARCH_FIELDS, ResumeWeights, RunProgress, checkpoint_architecture, checkpoint_weights,
@@ -22,5 +22,5 @@ __all__ = ["CheckpointFileError", "CheckpointWriteError", "CorruptCheckpointErro
            "ResumeWeights", "RunProgress", "checkpoint_architecture", "checkpoint_weights", "infer_num_classes",
            "model_meta", "resume_weights", "run_progress", "training_checkpoint", "capture_rng_state",
            "restore_rng_state", "FineTuneReport", "load_ckpt", "load_exact_weights", "load_matching_weights",
-           "OFFICIAL_WEIGHTS", "OFFICIAL_WEIGHTS_URL", "WeightsDownloadError", "official_weights_file",
-           "resolve_checkpoint", "weights_cache_dir"]
+           "OFFICIAL_WEIGHTS", "OFFICIAL_WEIGHTS_URL", "WeightsDownloadError", "official_model_name",
+           "official_weights_file", "resolve_checkpoint", "weights_cache_dir"]

@@ -28,8 +28,8 @@ from .faults import CheckpointFileError, CorruptCheckpointError
 from .files import UnsafeCheckpointError, read_checkpoint
 
 __all__ = ["OFFICIAL_WEIGHTS_URL", "OFFICIAL_WEIGHTS", "OFFICIAL_SHA256", "WEIGHTS_URL_ENV", "HOME_ENV",
-           "WeightsDownloadError", "official_weights_file", "official_weights_url", "weights_cache_dir",
-           "resolve_checkpoint", "download_checkpoint"]
+           "WeightsDownloadError", "official_weights_file", "official_model_name", "official_weights_url",
+           "weights_cache_dir", "resolve_checkpoint", "download_checkpoint"]
 
 OFFICIAL_WEIGHTS_URL = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0"
 # Model name (as -n takes it) -> the file of Megvii's release (80 COCO classes).
@@ -71,6 +71,14 @@ def official_weights_file(name: str) -> Optional[str]:
     """The release file of ``name``: a model name (``"yolox-s"``, ``"yolox_s"``, any case) or a
     release file name (``"yolox_s.pth"``); None for anything else."""
     return _NAME_TO_FILE.get(str(name).strip().lower())
+
+
+def official_model_name(name: str) -> Optional[str]:
+    """The model name (as ``-n`` takes it, the bundled experiment) of any spelling that
+    ``official_weights_file`` knows: ``"yolox_s.pth"`` -> ``"yolox-s"``, ``"yolox_darknet"`` ->
+    ``"yolov3"``; None for anything else."""
+    file = official_weights_file(name)
+    return next((model for model, release_file in OFFICIAL_WEIGHTS.items() if release_file == file), None)
 
 
 def official_weights_url(file: str) -> str:
@@ -168,7 +176,10 @@ def _copy_response(response, handle: BinaryIO, *, url: str, dest: Path) -> str:
                 from err
         if not chunk:
             break
-        handle.write(chunk)
+        try:
+            handle.write(chunk)
+        except OSError as err:  # a full disk, a quota
+            raise _download_error(url, dest, f"writing the cache folder failed ({err})") from err
         digest.update(chunk)
         received += len(chunk)
         if expected and received / expected >= next_report and received < expected:
