@@ -8,7 +8,6 @@ import hashlib
 import multiprocessing
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from yolox.utils.checkpoint import download as download_module
 
 class _Handler(BaseHTTPRequestHandler):
     """Serves ``server.routes``: path -> (behaviour, bytes); behaviours "ok", "cut" (announces all
-    the bytes, sends half, closes), "slow" (waits, then "ok"); other paths 404. Records each path."""
+    the bytes, sends half, closes), "together" (answers once two requests wait: both downloads are
+    under way at once); other paths 404. Records each path."""
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         self.server.requests.append(self.path)
@@ -30,8 +30,8 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour == "missing":
             self.send_error(404, "Not Found")
             return
-        if behaviour == "slow":
-            time.sleep(0.3)
+        if behaviour == "together":
+            self.server.both_asked.wait()
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
-    httpd.routes, httpd.requests = {}, []
+    httpd.routes, httpd.requests, httpd.both_asked = {}, [], threading.Barrier(2, timeout=20)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/release"
@@ -221,7 +221,7 @@ def _resolve_in_child(queue) -> None:
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
 def test_two_processes_downloading_at_once_leave_one_good_file(server, cache, nano_bytes):
-    server.routes["/release/yolox_x.pth"] = ("slow", nano_bytes)  # slow: both are mid-download together
+    server.routes["/release/yolox_x.pth"] = ("together", nano_bytes)
     context = multiprocessing.get_context("fork")  # torch is imported already; fork costs no re-import
     queue = context.Queue()
     children = [context.Process(target=_resolve_in_child, args=(queue,)) for _ in range(2)]
