@@ -257,3 +257,18 @@ def test_resume_of_a_missing_file_downloads_nothing(server, cache):
     args = argparse.Namespace(ckpt="yolox_s.pth", resume=True)
     resolve_checkpoint_flag(args)
     assert args.ckpt == "yolox_s.pth" and server.requests == []  # the trainer's missing-file error stands
+
+
+def test_a_tool_without_network_stops_with_one_line_naming_the_url(cache, monkeypatch):
+    from yolox.tools.eval import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("YOLOX_WEIGHTS_URL", url)
+    with pytest.raises(SystemExit) as stop:
+        main(["-n", "yolox-nano", "-c", "yolox-nano"])
+    assert str(stop.value.code).startswith("error: -c yolox-nano: could not download")
+    assert f"{url}/yolox_nano.pth" in str(stop.value.code)
+    with pytest.raises(SystemExit, match="'no_such.pth' does not exist"):
+        main(["-n", "yolox-nano", "-c", "no_such.pth"])

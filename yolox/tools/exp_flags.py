@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional
 
 from yolox.exp import get_exp
 from yolox.exp.build import check_exp_value
-from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP, resolve_checkpoint
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP, WeightsDownloadError, resolve_checkpoint
 
 __all__ = ["add_exp_flags", "build_exp", "resolve_checkpoint_flag"]
 
@@ -73,12 +73,17 @@ def build_exp(args: argparse.Namespace, *, overrides: Optional[Dict[str, Any]] =
 def resolve_checkpoint_flag(args: argparse.Namespace) -> None:
     """Replace ``args.ckpt`` by the checkpoint file it means: an existing file stays as it is, an
     official name (``yolox-s``, ``yolox_s.pth``) becomes Megvii's file in the weights cache,
-    downloaded now if missing (``WeightsDownloadError`` says how to get it by hand). A missing file
-    is a FileNotFoundError here, before any process starts. ``--resume`` is left alone: it continues
-    a run of one's own, so a missing file there stays the trainer's error, never a download.
+    downloaded now if missing. A missing file or a failed download (no network: the message gives
+    the URL to fetch by hand and where to put the file) exits with that one line, before any
+    process starts. ``--resume`` is left alone: it continues a run of one's own, so a missing file
+    there stays the trainer's error, never a download.
 
     Called in the tool's process before ``launch``, so spawned ranks get the resolved path; ranks
     that torchrun started each resolve it (the cache's atomic rename keeps that safe)."""
     ckpt = getattr(args, "ckpt", None)
-    if ckpt and not getattr(args, "resume", False):
+    if not ckpt or getattr(args, "resume", False):
+        return
+    try:
         args.ckpt = str(resolve_checkpoint(ckpt))
+    except (FileNotFoundError, WeightsDownloadError) as err:
+        raise SystemExit(f"error: -c {ckpt}: {err}") from None
