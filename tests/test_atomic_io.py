@@ -34,3 +34,22 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temp_file(tmp_path):
             raise RuntimeError("killed mid-write")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_check_sees_the_whole_temp_file_and_can_refuse_it(tmp_path):
+    target = tmp_path / "weights.pth"
+    atomic_write_bytes(b"old", target)
+    seen = []
+
+    def refuse(tmp):
+        seen.append((tmp.parent, tmp.read_bytes()))
+        raise ValueError("not a checkpoint")
+
+    with pytest.raises(ValueError):
+        with atomic_write(target, check=refuse) as handle:
+            handle.write(b"new")
+    assert seen == [(tmp_path, b"new")]  # closed and flushed, beside the target
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["weights.pth"]
+    with atomic_write(target, check=lambda tmp: None) as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"new"

@@ -51,15 +51,33 @@ def test_a_builder_takes_megvii_positional_arguments_and_its_class_count():
     assert _num_params(yolox_nano(pretrained=False, device="cpu")) == NANO_PARAMS
 
 
-def test_pretrained_without_the_official_file_says_where_to_get_it(hub_dir):
-    from yolox.models import yolox_nano
+def test_pretrained_without_the_official_file_downloads_it_or_says_where_to_get_it(hub_dir, tmp_path, monkeypatch):
+    import socket
 
-    with pytest.raises(FileNotFoundError) as err:
+    from yolox.models import yolox_nano
+    from yolox.utils.checkpoint import WeightsDownloadError
+
+    with socket.socket() as probe:  # a port nothing listens on: no network
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("YOLOX_WEIGHTS_URL", url)
+    monkeypatch.setenv("YOLOX_HOME", str(tmp_path / "yolox_home"))
+    with pytest.raises(WeightsDownloadError) as err:
         yolox_nano(pretrained=True, device="cpu")
     message = str(err.value)
-    assert str(hub_dir / "checkpoints" / "yolox_nano.pth") in message
-    assert "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.pth" in message
-    assert "yolox_custom(ckpt_path='yolox_nano.pth', exp_path='exps/yolox_nano.py')" in message
+    assert f"{url}/yolox_nano.pth" in message and str(tmp_path / "yolox_home" / "weights" / "yolox_nano.pth") in message
+
+
+def test_pretrained_takes_the_weights_cache_when_torch_hub_has_no_copy(hub_dir, tmp_path, monkeypatch):
+    from yolox.models import yolox_nano
+
+    monkeypatch.setenv("YOLOX_HOME", str(tmp_path / "yolox_home"))
+    weights = yolox_nano(pretrained=False, device="cpu").state_dict()
+    weights = {k: v + 1 if v.is_floating_point() else v for k, v in weights.items()}
+    (tmp_path / "yolox_home" / "weights").mkdir(parents=True)
+    torch.save({"model": weights}, tmp_path / "yolox_home" / "weights" / "yolox_nano.pth")  # a finished download
+    loaded = yolox_nano(pretrained=True, device="cpu").state_dict()
+    assert all(torch.equal(loaded[k], weights[k]) for k in weights)
 
 
 def test_pretrained_loads_the_official_file_from_torch_hubs_checkpoint_folder(hub_dir):

@@ -7,9 +7,9 @@ Each builds through the bundled experiment (``exps/<name>.py``), so a builder's 
 this one: it is imported inside the functions, the one place ``yolox.models`` reaches up, because
 Megvii's builders live here.
 
-Official weights are not downloaded by this package yet: ``pretrained=True`` loads the official
-file from torch.hub's checkpoint folder (where ``torch.hub.load_state_dict_from_url`` keeps it)
-and otherwise says where to put it.
+``pretrained=True`` loads the official file from torch.hub's checkpoint folder where it is there
+(where Megvii's builders, through ``torch.hub.load_state_dict_from_url``, kept it), else from the
+project's weights cache, downloading it first if missing (``resolve_checkpoint``).
 """
 from pathlib import Path
 from typing import Optional, Union
@@ -18,22 +18,13 @@ import torch
 from loguru import logger
 from torch import nn
 
-from yolox.utils.checkpoint import checkpoint_weights, load_exact_weights, read_checkpoint
+# The release table has one home, next to the download that uses it (yolox.utils.checkpoint.download).
+from yolox.utils.checkpoint import (OFFICIAL_WEIGHTS, OFFICIAL_WEIGHTS_URL, checkpoint_weights, load_exact_weights,
+                                    read_checkpoint, resolve_checkpoint)
 
 __all__ = ["OFFICIAL_WEIGHTS_URL", "OFFICIAL_WEIGHTS", "official_weights_path", "create_yolox_model", "yolox_nano",
            "yolox_tiny", "yolox_s", "yolox_m", "yolox_l", "yolox_x", "yolov3", "yolox_custom"]
 
-OFFICIAL_WEIGHTS_URL = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0"
-# Builder name -> the file of Megvii's release (80 COCO classes).
-OFFICIAL_WEIGHTS = {
-    "yolox-nano": "yolox_nano.pth",
-    "yolox-tiny": "yolox_tiny.pth",
-    "yolox-s": "yolox_s.pth",
-    "yolox-m": "yolox_m.pth",
-    "yolox-l": "yolox_l.pth",
-    "yolox-x": "yolox_x.pth",
-    "yolov3": "yolox_darknet.pth",
-}
 COCO_NUM_CLASSES = 80
 
 Device = Union[str, torch.device, None]
@@ -78,18 +69,9 @@ def _bundled_model(name: str, *, pretrained: bool, num_classes: int) -> nn.Modul
                        "initial weights", name, COCO_NUM_CLASSES, num_classes)
         return model
     path = official_weights_path(name)
-    if not path.is_file():
-        raise FileNotFoundError(_missing_weights_message(name, path))
-    _load(model, path)
+    # Not in torch.hub's folder: the weights cache, downloaded once (WeightsDownloadError gives the URL).
+    _load(model, path if path.is_file() else resolve_checkpoint(name))
     return model
-
-
-def _missing_weights_message(name: str, path: Path) -> str:
-    builder, file = name.replace("-", "_"), OFFICIAL_WEIGHTS[name]
-    return (f"{builder}(pretrained=True): the official weights are not at {path}, and this package does not "
-            f"download them yet. Download {OFFICIAL_WEIGHTS_URL}/{file} to that path (torch.hub's checkpoint "
-            f"folder), or load a copy you have with yolox_custom(ckpt_path='{file}', "
-            f"exp_path='exps/{builder}.py'), or build without weights: {builder}(pretrained=False)")
 
 
 def _custom_model(*, exp_path: Optional[str], ckpt_path: Optional[str]) -> nn.Module:

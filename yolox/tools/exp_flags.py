@@ -2,7 +2,9 @@
 
 One declaration of the flags every experiment-building tool shares: ``-f/--exp_file`` or
 ``-n/--name``, the checkpoint (``-c/--ckpt``, ``--unsafe-load``), ``--tsize`` and the trailing
-``KEY VALUE`` overrides. Each process (spawned, torchrun, or the only one) builds its own
+``KEY VALUE`` overrides. ``-c`` also takes an official model name (``-c yolox-s``, or
+``-c yolox_s.pth`` where no such file exists): build_exp resolves it to Megvii's file, downloaded
+once into the weights cache. Each process (spawned, torchrun, or the only one) builds its own
 experiment from the parsed flags: experiment files are loaded by path, so an Exp object cannot be
 pickled to spawned processes, and rebuilding it is deterministic.
 """
@@ -11,9 +13,9 @@ from typing import Any, Dict, Optional
 
 from yolox.exp import get_exp
 from yolox.exp.build import check_exp_value
-from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP
+from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP, WeightsDownloadError, resolve_checkpoint
 
-__all__ = ["add_exp_flags", "build_exp"]
+__all__ = ["add_exp_flags", "build_exp", "resolve_checkpoint_flag"]
 
 OVERRIDES_HELP = "KEY VALUE pairs overriding experiment attributes (an unknown key is an error)"
 
@@ -49,7 +51,8 @@ def build_exp(args: argparse.Namespace, *, overrides: Optional[Dict[str, Any]] =
     """The experiment of a tool's parsed flags: ``exp_file`` (``-f``) or ``name`` (``-n``), the
     trailing ``KEY VALUE`` overrides (``opts``), where the tool has it ``--tsize`` (square test size),
     then ``overrides`` (attribute -> value: a tool's own flags, such as tools/eval.py's ``--conf``);
-    sizes are checked last, so no flag slips a size off the stride grid past the check."""
+    sizes are checked last, so no flag slips a size off the stride grid past the check.
+    ``args.ckpt`` becomes the file it means (``resolve_checkpoint_flag``)."""
     exp = get_exp(args.exp_file, getattr(args, "name", None))
     exp.merge(list(getattr(args, "opts", None) or []))
     tsize = getattr(args, "tsize", None)
@@ -63,4 +66,24 @@ def build_exp(args: argparse.Namespace, *, overrides: Optional[Dict[str, Any]] =
     if getattr(args, "batch_size", 0) is None:
         # Resolved here, before any process starts, so every rank and the LR agree on it.
         args.batch_size = int(getattr(exp, "batch_size", 64))
+    resolve_checkpoint_flag(args)
     return exp
+
+
+def resolve_checkpoint_flag(args: argparse.Namespace) -> None:
+    """Replace ``args.ckpt`` by the checkpoint file it means: an existing file stays as it is, an
+    official name (``yolox-s``, ``yolox_s.pth``) becomes Megvii's file in the weights cache,
+    downloaded now if missing. A missing file or a failed download (no network: the message gives
+    the URL to fetch by hand and where to put the file) exits with that one line, before any
+    process starts. ``--resume`` is left alone: it continues a run of one's own, so a missing file
+    there stays the trainer's error, never a download.
+
+    Called in the tool's process before ``launch``, so spawned ranks get the resolved path; ranks
+    that torchrun started each resolve it (the cache's atomic rename keeps that safe)."""
+    ckpt = getattr(args, "ckpt", None)
+    if not ckpt or getattr(args, "resume", False):
+        return
+    try:
+        args.ckpt = str(resolve_checkpoint(ckpt))
+    except (FileNotFoundError, WeightsDownloadError) as err:
+        raise SystemExit(f"error: -c {ckpt}: {err}") from None

@@ -23,10 +23,14 @@ _NEW_FILE_MODE = _new_file_mode()
 
 
 @contextmanager
-def atomic_write(path: PathLike, mode: str = "wb") -> Iterator:
+def atomic_write(path: PathLike, mode: str = "wb", *,
+                 check: Optional[Callable[[Path], None]] = None) -> Iterator:
     """Open a temp file beside ``path``; on clean exit fsync it and rename it over ``path``.
 
-    On an exception the temp file is removed and ``path`` is untouched.
+    check: called with the temp file's path once it is whole and closed, before the rename; an
+    exception from it leaves ``path`` as it was (e.g. a downloaded file that does not load).
+    On an exception the temp file is removed and ``path`` is untouched. The temp file's name is
+    unique (``mkstemp``), so processes writing the same ``path`` at once never share one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +44,8 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(Path(tmp_name))
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
