@@ -553,14 +553,14 @@ class Trainer:
             if cls.name in self._unlearned:
                 continue
             logger.warning(
-                "epoch {}: class {!r} has AP 0 on the validation set (AR100 {:.3f}) while {} learn ({}): the model "
+                "epoch {}: class {!r} has AP 0 on the validation set (AR100 {:.3f}) while {} ({}): the model "
                 "misses its boxes or gives them another class's label. The confusion matrix of the evaluation report "
                 "shows where its boxes went: `python tools/eval.py -f <exp> -c {} --report` (written for the best "
                 "checkpoint at the end of training too, in <run>/eval/). If it stays at 0 with "
                 "a small batch ({}), the learning rate may be too low for the class scores to separate: "
                 "basic_lr_per_img scaled by sqrt(64 / batch) instead of linearly (the BCCD example does so) "
                 "made every class learn in every seed tried on BCCD.", self.epoch + 1, cls.name, cls.ar100,
-                "the others" if len(learned) > 1 else "another class",
+                "the others learn" if len(learned) > 1 else "another class learns",
                 ", ".join(f"{c.name} AP50:95 {c.ap50_95:.3f}" for c in learned),
                 os.path.join(self.file_name, "best_ckpt.pth"), self.options.batch_size)
         self._unlearned = {cls.name for cls in unlearned}
