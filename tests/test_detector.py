@@ -73,6 +73,7 @@ def test_each_backend_gives_the_checkpoints_boxes(kind, sample_model, exported, 
         assert got.labels == [detector.class_names[c] for c in expected.class_ids]
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 def test_files_carry_their_metadata(exported):
     from yolox.data.synthetic_dataset import SAMPLE_CLASSES
     from yolox.deploy.backends.torchscript_backend import TORCHSCRIPT_METADATA_FILE
@@ -138,12 +139,21 @@ def _ap_logged(capture_log, argv) -> float:
     return float(line.split()[1].rstrip(","))
 
 
-def test_eval_tool_scores_the_onnx_file_as_its_checkpoint(sample_model, exported, capture_log):
+def test_eval_tool_scores_the_onnx_file_as_its_checkpoint(sample_model, exported, capture_log, tmp_path):
+    """Same AP, and the same COCO results (the evaluator's own post-processing of each file's outputs).
+    The ONNX run asks for test_size 96: the file's 128 wins."""
     common = ["-f", str(sample_model["exp_file"]), "-b", "2", "--conf", "0.01"]
-    ap_pth = _ap_logged(capture_log, [*common, "-c", str(sample_model["ckpt"])])
-    ap_onnx = _ap_logged(capture_log, [*common, "-c", str(exported["onnx"]), "test_size", "96,96"])
-    ap_ts = _ap_logged(capture_log, [*common, "-c", str(exported["torchscript"])])
-    assert ap_onnx == pytest.approx(ap_pth, abs=0.005) and ap_ts == pytest.approx(ap_pth, abs=0.005)
+    aps, results = {}, {}
+    for kind, path, extra in (("pth", sample_model["ckpt"], []), ("onnx", exported["onnx"], ["test_size", "96,96"]),
+                              ("torchscript", exported["torchscript"], [])):
+        results[kind] = tmp_path / f"{kind}.json"
+        aps[kind] = _ap_logged(capture_log, [*common, "-c", str(path), "--results", str(results[kind]), *extra])
+    assert aps["pth"] > 0
+    for kind in ("onnx", "torchscript"):
+        assert aps[kind] == pytest.approx(aps["pth"], abs=0.005)
+        got, expected = (json.loads(results[k].read_text()) for k in (kind, "pth"))
+        assert [(r["image_id"], r["category_id"]) for r in got] == [(r["image_id"], r["category_id"]) for r in expected]
+        np.testing.assert_allclose([r["bbox"] for r in got], [r["bbox"] for r in expected], atol=1.0)
 
 
 def test_eval_tool_rejects_torch_flags_for_an_exported_file(sample_model, exported):
