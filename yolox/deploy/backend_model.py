@@ -25,8 +25,8 @@ class BackendModel:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """images: [B, 3, h, w] letterboxed (h, w the file's input size) -> [B, A, 5 + C] float32 decoded."""
-        size = tuple(images.shape[-2:])
-        if size != tuple(self.detector.metadata.input_size):
-            raise ValueError(f"the loader gives {size} images, the model file takes {self.detector.metadata.input_size}")
+        size, expected = tuple(images.shape[-2:]), tuple(self.detector.metadata.input_size)
+        if size != expected:
+            raise ValueError(f"the loader gives {size} images, the model file takes {expected}")
         blob = images.detach().to("cpu", torch.float32).numpy()
         return torch.from_numpy(np.ascontiguousarray(self.detector.forward(blob)))

@@ -1,7 +1,7 @@
 """A ``.pth`` checkpoint run by PyTorch: the model built as the checkpoint describes it, boxes decoded
 in the head (``ModelMetadata.decoded``), optionally fused, channels-last, under autocast."""
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
