@@ -123,3 +123,26 @@ def test_torchscript_is_told_from_a_checkpoint_by_content(tmp_path):
         Detector(ckpt)
     with pytest.raises(ValueError, match="carries no yolox metadata"):
         Detector(scripted)
+
+
+def test_demo_tool_runs_an_onnx_file(model_file, tmp_path):
+    from yolox.tools import demo
+
+    image = tmp_path / "inputs" / "black.png"
+    image.parent.mkdir()
+    cv2.imwrite(str(image), np.zeros((32, 32, 3), np.uint8))
+    demo.main(["image", "-n", "yolox-nano", "-c", str(model_file), "--path", str(image), "--conf", "0.5",
+               "--save_json", "--save_result", "output_dir", str(tmp_path / "out")])
+    (found,) = (tmp_path / "out" / "yolox_nano" / "vis_res").glob("*/detections.json")
+    records = json.loads(found.read_text())
+    assert [(r["category_id"], r["bbox"]) for r in records] == [(1, [6.0, 10.0, 8.0, 8.0])]
+    assert (cv2.imread(str(found.parent / "black.png")) != 0).any()
+    with pytest.raises(SystemExit, match="--fp16: for a .pth checkpoint"):
+        demo.main(["image", "-n", "yolox-nano", "-c", str(model_file), "--path", str(image), "--fp16"])
+
+
+def test_eval_tool_names_a_class_count_that_is_not_the_datasets(model_file, sample_model):
+    from yolox.tools import eval as eval_tool
+
+    with pytest.raises(ValueError, match="the model predicts 2 classes but the evaluation dataset has 5"):
+        eval_tool.main(["-f", str(sample_model["exp_file"]), "-c", str(model_file), "-b", "1"])
