@@ -73,6 +73,14 @@ def test_each_backend_gives_the_checkpoints_boxes(kind, sample_model, exported, 
         assert got.labels == [detector.class_names[c] for c in expected.class_ids]
 
 
+def test_a_fused_channels_last_checkpoint_gives_the_same_boxes_and_bf16_runs(sample_model, reference):
+    image = str(sample_model["images"][0])
+    fused = Detector(sample_model["ckpt"], conf=CONF, nms=NMS, device="cpu", fuse=True, channels_last=True)
+    assert_same_detections(fused(image), reference[0])
+    bf16 = Detector(sample_model["ckpt"], conf=CONF, nms=NMS, device="cpu", precision="bf16")
+    assert bf16.metadata.precision == "bf16" and len(bf16(image)) > 0  # bfloat16 boxes differ by more than 1 px
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 def test_files_carry_their_metadata(exported):
     from yolox.data.synthetic_dataset import SAMPLE_CLASSES

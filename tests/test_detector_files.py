@@ -146,3 +146,31 @@ def test_eval_tool_names_a_class_count_that_is_not_the_datasets(model_file, samp
 
     with pytest.raises(ValueError, match="the model predicts 2 classes but the evaluation dataset has 5"):
         eval_tool.main(["-f", str(sample_model["exp_file"]), "-c", str(model_file), "-b", "1"])
+
+
+def test_an_openvino_file_opens_with_its_backend_and_precision(tmp_path, monkeypatch):
+    """.xml goes to ``OpenVINOBackend(path, precision=...)`` (yolox/deploy/backends/openvino_backend.py),
+    here a stand-in module; the experiment is not needed, given class names replace the file's."""
+    import types
+
+    opened = []
+
+    class FakeOpenVINO:
+        name = "openvino"
+
+        def __init__(self, path, *, precision=None):
+            opened.append((path.name, precision))
+            self.metadata = ModelMetadata(class_names=NAMES, input_size=INPUT_HW, batch_size=1)
+
+        def __call__(self, images):
+            return raw_output().repeat(len(images), axis=0)
+
+    fake = types.ModuleType("yolox.deploy.backends.openvino_backend")
+    fake.OpenVINOBackend = FakeOpenVINO
+    monkeypatch.setitem(sys.modules, fake.__name__, fake)
+    (tmp_path / "model.xml").write_text("<net/>")
+    detector = Detector(tmp_path / "model.xml", exp=object(), precision="int8", class_names=["x", "y"], conf=0.5)
+    assert opened == [("model.xml", "int8")]
+    assert detector(np.zeros((64, 64, 3), np.uint8)).labels == ["y"]
+    with pytest.raises(ValueError, match="OpenVINO backend does not take input_size"):
+        Detector(tmp_path / "model.xml", input_size=(64, 64))
