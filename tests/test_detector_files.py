@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from yolox.deploy import Detector
-from yolox.deploy.backends import is_torchscript_archive
+from yolox.deploy.backends import is_exported_model, is_torchscript_archive
 from yolox.deploy.metadata import ModelMetadata
 
 onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install -r requirements.txt)")
@@ -123,6 +123,9 @@ def test_torchscript_is_told_from_a_checkpoint_by_content(tmp_path):
         Detector(ckpt)
     with pytest.raises(ValueError, match="carries no yolox metadata"):
         Detector(scripted)
+    # The tools load anything but an exported file as a checkpoint, whatever its name.
+    assert is_exported_model(scripted) and not is_exported_model(ckpt) and not is_exported_model(None)
+    assert not is_exported_model(ckpt.rename(tmp_path / "weights.ckpt"))
 
 
 def test_demo_tool_runs_an_onnx_file(model_file, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from loguru import logger
 
-from yolox.deploy.backends import backend_kind
+from yolox.deploy.backends import is_exported_model
 from yolox.deploy.detector import Detector
 from yolox.deploy.model_loading import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
@@ -66,7 +66,7 @@ def make_predictor(exp, args: argparse.Namespace):
     """(what predicts and draws, the class names): a ``Predictor`` of the checkpoint, or a ``Detector``
     of an exported file (TorchScript, .onnx, .xml: its backend, its metadata's input size and names)."""
     device = "cuda" if args.device == "gpu" else "cpu"
-    if args.ckpt is not None and Path(args.ckpt).is_file() and backend_kind(args.ckpt) != "checkpoint":
+    if is_exported_model(args.ckpt):
         torch_flags = [f for f, v in (("--fp16", args.fp16), ("--amp", args.amp), ("--fuse", args.fuse)) if v]
         if torch_flags:
             raise SystemExit(f"{' '.join(torch_flags)}: for a .pth checkpoint; {args.ckpt} runs in the precision "

@@ -20,6 +20,7 @@ from loguru import logger
 
 from yolox.evaluators import BACKENDS
 from yolox.evaluators.inference import predict_loader
+from yolox.deploy.backends import is_exported_model
 from yolox.deploy.model_loading import load_model
 from yolox.utils.dist import get_world_size, is_main_process
 from yolox.utils.launch import launch, launched_by_torchrun
@@ -72,7 +73,7 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
     """Evaluate as ``request`` asks; no AP with ``speed`` or ``testdev`` (nothing is scored)."""
     if request.seed is not None:
         seed_everything(request.seed)
-    if is_model_file(request.ckpt):
+    if is_exported_model(request.ckpt):
         model, num_classes = file_model(exp, request)
     else:
         loaded = load_model(exp, None if request.speed else request.ckpt, device=device, fuse=request.fuse,
@@ -104,13 +105,6 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
         outcome.report_dir, text = write_eval_report(exp, evaluator, request)
         outcome.summary += "\n" + text
     return outcome
-
-
-def is_model_file(path: Optional[str]) -> bool:
-    """Whether ``path`` is an exported model file (TorchScript, ONNX, OpenVINO), not a training checkpoint."""
-    from yolox.deploy.backends import backend_kind
-
-    return path is not None and Path(path).is_file() and backend_kind(path) != "checkpoint"
 
 
 def torch_only_flags(request: EvalRequest) -> List[str]:
@@ -254,7 +248,7 @@ def main(argv=None) -> int:
         raise SystemExit("--trt: TensorRT evaluation is not supported; export with tools/export_onnx.py "
                          "and build the engine with your TensorRT tools")
     build_exp(args, overrides=flag_overrides(args))  # a bad file or flag fails here, before any process starts
-    if is_model_file(args.ckpt):
+    if is_exported_model(args.ckpt):
         rejected = torch_only_flags(EvalRequest(fp16=args.fp16, amp=args.amp, fuse=args.fuse, compile=args.compile))
         if rejected:
             raise SystemExit(f"{' '.join(rejected)}: for a .pth checkpoint; {args.ckpt} runs in the precision it "

@@ -13,7 +13,8 @@ from typing import Union
 
 from .base import Backend, resolve_metadata
 
-__all__ = ["Backend", "MODEL_SUFFIXES", "backend_kind", "open_backend", "is_torchscript_archive", "resolve_metadata"]
+__all__ = ["Backend", "MODEL_SUFFIXES", "backend_kind", "is_exported_model", "open_backend", "is_torchscript_archive",
+           "resolve_metadata"]
 
 MODEL_SUFFIXES = (".pth", ".pt", ".torchscript", ".onnx", ".xml")
 _TORCH_OPTIONS = ("exp", "device", "precision", "fuse", "channels_last", "class_names", "allow_pickle")
@@ -43,6 +44,15 @@ def backend_kind(path: Union[str, Path]) -> str:
         return "checkpoint"
     raise ValueError(f"{str(path)!r}: unknown model file type {suffix!r}; expected one of {', '.join(MODEL_SUFFIXES)} "
                      "(a checkpoint or TorchScript .pth/.pt, .torchscript, ONNX .onnx, OpenVINO .xml)")
+
+
+def is_exported_model(path: Union[str, Path, None]) -> bool:
+    """Whether ``path`` is an existing exported model file (TorchScript, ONNX, OpenVINO); a training
+    checkpoint, whatever its suffix, is not (the tools keep loading those as before)."""
+    if path is None or not Path(path).is_file():
+        return False
+    suffix = Path(path).suffix.lower()
+    return suffix in (".onnx", ".xml", ".torchscript") or (suffix in (".pth", ".pt") and is_torchscript_archive(path))
 
 
 def open_backend(path: Union[str, Path], **options) -> Backend:
