@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+import types
 
 import cv2
 import numpy as np
@@ -91,6 +92,8 @@ def test_a_file_without_metadata_needs_the_class_names(tmp_path):
     assert (detector.metadata.input_size, detector.metadata.batch_size, detector.metadata.decoded) == (INPUT_HW, 1,
                                                                                                         False)
     assert detector(np.zeros((64, 64, 3), np.uint8)).labels == ["dog"]
+    exp = types.SimpleNamespace(num_classes=2, class_names=["ant", "bee"], test_size=(96, 96), exp_name="e")
+    assert Detector(path, exp=exp).class_names == ["ant", "bee"]  # the graph's input size wins over test_size
 
 
 def test_given_class_names_replace_the_files(model_file):
