@@ -117,3 +117,64 @@ def six_image_coco(mini_coco, tmp_path_factory):
     (root / "annotations" / "six.json").write_text(json.dumps(subset))
     (root / "val2017").symlink_to(mini_coco / "val2017", target_is_directory=True)
     return root, subset
+
+
+SAMPLE_MODEL_EXP = '''
+from yolox.exp import Exp as BaseExp
+
+
+class Exp(BaseExp):
+    """The fixed-init sample model of tests/conftest.py's ``sample_model`` on its 4 validation scenes."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.width, self.num_classes = 0.33, 0.125, 5
+        self.data_dir = {data_dir!r}
+        self.val_ann = "instances_val2017.json"
+        self.input_size = self.test_size = (128, 128)
+        self.test_conf = 0.01
+        self.data_num_workers = 0
+        self.output_dir = {output_dir!r}
+'''
+
+
+@pytest.fixture(scope="session")
+def sample_model(tmp_path_factory):
+    """A 5-class sample checkpoint (width 0.125, 128 px, checkpoint meta with names) and its
+    experiment file on 4 synthetic validation scenes: {"ckpt", "exp_file", "data_dir", "images"}.
+
+    Not trained (a CPU here takes seconds per iteration): fixed weights that make image-dependent
+    predictions, as tests/test_onnx_demo.py's ``tiny_model``: Kaiming-initialised convolutions keep
+    the activations of this narrow net alive to the head, small prediction weights and an
+    objectness bias of -1 let some 50 boxes per image, about 3 strides wide, pass a 0.3 threshold."""
+    import math
+
+    from torch import nn
+
+    from yolox.data.synthetic_dataset import SAMPLE_CLASSES, SampleSpec, make_sample_dataset
+    from yolox.exp import get_exp
+    from yolox.utils.checkpoint.layout import model_meta
+
+    root = tmp_path_factory.mktemp("sample_model")
+    data_dir = make_sample_dataset(root / "data", SampleSpec(num_train=1, num_val=4, img_size=(128, 128),
+                                                             min_side=16, max_side=48, seed=0))
+    exp_file = root / "sample_model_exp.py"
+    exp_file.write_text(SAMPLE_MODEL_EXP.format(data_dir=str(data_dir), output_dir=str(root / "out")))
+    exp = get_exp(str(exp_file))
+    torch.manual_seed(0)
+    model = exp.get_model().eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight)
+        for obj, cls, reg in zip(model.head.obj_preds, model.head.cls_preds, model.head.reg_preds):
+            obj.weight.normal_(0.0, 3e-3)
+            obj.bias.fill_(-1.0)
+            cls.weight.normal_(0.0, 2e-3)
+            cls.bias.zero_()
+            reg.weight.normal_(0.0, 1e-4)
+            reg.bias[2:].fill_(math.log(3.0))
+    ckpt = root / "sample_ckpt.pth"
+    torch.save({"model": model.state_dict(), "meta": model_meta(exp, list(SAMPLE_CLASSES))}, ckpt)
+    images = sorted((Path(data_dir) / "val2017").glob("*.jpg"))
+    return {"ckpt": ckpt, "exp_file": exp_file, "data_dir": Path(data_dir), "images": images}

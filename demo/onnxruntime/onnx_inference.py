@@ -12,9 +12,10 @@ exported with ``--decode_in_inference``).
 
 Why the helpers are loaded by file: preproc, demo_postprocess, multiclass_nms, mkdir, vis and
 COCO_CLASSES live in modules that import only numpy and cv2 (yolox/utils/letterbox.py,
-demo_utils.py, visualize.py, yolox/data/datasets/coco_classes.py), but importing them the usual way
-runs their packages' ``__init__`` files, which import torch. Loading those four files directly
-keeps one copy of the code and no torch.
+demo_utils.py, visualize.py, yolox/data/datasets/coco_classes.py). The packages' ``__init__`` files
+now import their names lazily, so ``from yolox import Detector`` runs an ONNX file without torch
+too; loading the four files directly keeps this script working from a checkout that is not
+installed, with one copy of the code and no torch.
 """
 import argparse
 import importlib.util

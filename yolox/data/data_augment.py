@@ -16,7 +16,7 @@ from loguru import logger
 from yolox.utils.boxes import xyxy_to_cxcywh
 # preproc lives with the torch-free letterbox helpers (the ONNX Runtime demo loads them without torch);
 # this module keeps Megvii's import path yolox.data.data_augment.preproc.
-from yolox.utils.letterbox import PAD_VALUE, preproc
+from yolox.utils.letterbox import PAD_VALUE, legacy_normalize, preproc
 
 __all__ = [
     "augment_hsv", "hflip", "get_aug_params", "get_affine_matrix", "affine_boxes", "warp_affine",
@@ -213,8 +213,5 @@ class ValTransform:
     def __call__(self, img: np.ndarray, res, input_size: Tuple[int, int]):
         img, _ = preproc(img, input_size, self.swap)
         if self.legacy:
-            img = img[::-1].copy()
-            img /= 255.0
-            img -= np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(3, 1, 1)
-            img /= np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(3, 1, 1)
+            img = legacy_normalize(img)
         return img, np.zeros((1, 5), dtype=np.float32)

@@ -1,5 +1,6 @@
-"""Run a Predictor over images, a video file or a webcam, and save the pictures it draws and,
-through a ``SavedDetections``, the detections as data (COCO results json, YOLO txt).
+"""Run a Predictor (or a Detector: the same ``predict`` / ``draw``) over images, a video file or a
+webcam, and save the pictures it draws and, through a ``SavedDetections``, the detections as data
+(COCO results json, YOLO txt).
 
 Every file is written atomically: images through ``atomic_write_bytes``, videos into a temp file
 beside the target that is renamed over it once the stream ends (its last frame, or Ctrl-C).

@@ -8,7 +8,7 @@ model has 80 classes.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from loguru import logger
@@ -17,7 +17,10 @@ from torch import nn
 from yolox.utils.checkpoint import checkpoint_architecture, checkpoint_weights, load_exact_weights, read_checkpoint
 from yolox.utils.model_utils import fuse_model, to_channels_last
 
-__all__ = ["LoadedModel", "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export"]
+from .metadata import ModelMetadata
+
+__all__ = ["LoadedModel", "apply_checkpoint_architecture", "resolve_class_names", "load_model", "model_for_export",
+           "export_metadata"]
 
 
 @dataclass
@@ -110,3 +113,13 @@ def model_for_export(exp, ckpt_path: Optional[Union[str, Path]], *, decode_in_in
     loaded = load_model(exp, ckpt_path, device="cpu", channels_last=False, allow_pickle=allow_pickle)
     loaded.model.head.decode_in_inference = decode_in_inference
     return loaded
+
+
+def export_metadata(loaded: LoadedModel, *, input_size: Tuple[int, int], batch_size: Optional[int],
+                    exp_name: str = "") -> ModelMetadata:
+    """What an exported file of ``loaded`` says about itself: class names, input size (h, w), boxes
+    decoded or raw (the head's ``decode_in_inference``), strides, fixed batch (None: any)."""
+    head = loaded.model.head
+    return ModelMetadata(class_names=list(loaded.class_names), input_size=(int(input_size[0]), int(input_size[1])),
+                         decoded=bool(head.decode_in_inference), strides=tuple(int(s) for s in head.strides),
+                         batch_size=batch_size, exp_name=exp_name)

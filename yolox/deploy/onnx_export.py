@@ -18,8 +18,10 @@ from torch import nn
 from yolox.utils.atomic_io import atomic_write_bytes
 
 from .export_check import ExportCheck, compare_outputs
+from .metadata import METADATA_KEY, ModelMetadata
 
-__all__ = ["OnnxExportSettings", "export_onnx", "simplify_onnx", "run_onnxruntime", "check_onnx"]
+__all__ = ["OnnxExportSettings", "export_onnx", "simplify_onnx", "with_metadata", "read_onnx_metadata",
+           "run_onnxruntime", "check_onnx"]
 
 
 @dataclass
@@ -36,8 +38,10 @@ class OnnxExportSettings:
     simplify: bool = True
 
 
-def export_onnx(model: nn.Module, output_path: Union[str, Path], settings: OnnxExportSettings) -> Path:
-    """Write ``model`` (eval mode, CPU) as ONNX with input [B, 3, h, w] and output [B, A, 5 + C]."""
+def export_onnx(model: nn.Module, output_path: Union[str, Path], settings: OnnxExportSettings,
+                metadata: Optional[ModelMetadata] = None) -> Path:
+    """Write ``model`` (eval mode, CPU) as ONNX with input [B, 3, h, w] and output [B, A, 5 + C],
+    ``metadata`` (what ``Detector`` needs) in the file's ``metadata_props["yolox"]``."""
     model = model.eval()
     dummy = torch.zeros(settings.batch_size, 3, *settings.input_size)
     axes = ({settings.input_name: {0: "batch"}, settings.output_name: {0: "batch"}} if settings.dynamic else None)
@@ -53,6 +57,8 @@ def export_onnx(model: nn.Module, output_path: Union[str, Path], settings: OnnxE
     data = buffer.getvalue()
     if settings.simplify:
         data = simplify_onnx(data)
+    if metadata is not None:
+        data = with_metadata(data, metadata)
     atomic_write_bytes(data, output_path)
     logger.info("wrote {} ({:.1f} MB, opset {}, batch {})", output_path, len(data) / 1e6, settings.opset,
                 "dynamic" if settings.dynamic else settings.batch_size)
@@ -65,6 +71,26 @@ def simplify_onnx(data: bytes) -> bytes:
     import onnxslim
 
     return onnxslim.slim(onnx.load_from_string(data)).SerializeToString()
+
+
+def with_metadata(data: bytes, metadata: ModelMetadata) -> bytes:
+    """The serialized model with ``metadata`` as its ``metadata_props["yolox"]`` (replacing any)."""
+    import onnx
+
+    proto = onnx.load_from_string(data)
+    props = {p.key: p.value for p in proto.metadata_props if p.key != METADATA_KEY}
+    props[METADATA_KEY] = metadata.to_json()
+    onnx.helper.set_model_props(proto, props)
+    return proto.SerializeToString()
+
+
+def read_onnx_metadata(path: Union[str, Path]) -> Optional[ModelMetadata]:
+    """The ``"yolox"`` metadata of an ONNX file, or None when it has none."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    text = next((p.value for p in proto.metadata_props if p.key == METADATA_KEY), None)
+    return ModelMetadata.from_json(text, source=str(path)) if text else None
 
 
 def run_onnxruntime(path: Union[str, Path], images: np.ndarray, input_name: Optional[str] = None) -> np.ndarray:

@@ -1,6 +1,5 @@
 """Predictor: one BGR image in, detections in that image's pixels out (the demo's engine)."""
 import time
-from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -11,25 +10,9 @@ from yolox.utils.boxes import letterbox_scale, postprocess
 from yolox.utils.precision import Precision
 from yolox.utils.visualize import vis
 
+from .detections import Detections  # re-exported: its home before the Detector
+
 __all__ = ["Detections", "Predictor"]
-
-
-@dataclass
-class Detections:
-    """One image's detections in original-image pixels: boxes [N, 4] x1, y1, x2, y2 float32,
-    scores [N] (objectness x class confidence), class_ids [N] int64 contiguous class index."""
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    class_ids: np.ndarray
-    inference_ms: float = 0.0
-
-    def __len__(self) -> int:
-        return len(self.boxes)
-
-    @classmethod
-    def empty(cls, inference_ms: float = 0.0) -> "Detections":
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), inference_ms)
 
 
 class Predictor:
@@ -77,13 +60,14 @@ class Predictor:
             torch.cuda.synchronize(self.device)
         elapsed_ms = 1000.0 * (time.perf_counter() - start)
         if det is None:
-            return Detections.empty(elapsed_ms)
+            return Detections.empty(elapsed_ms, self.class_names)
         det = det.cpu()
         return Detections(
             boxes=(det[:, :4] / ratio).numpy().astype(np.float32),
             scores=(det[:, 4] * det[:, 5]).numpy().astype(np.float32),
             class_ids=det[:, 6].long().numpy(),
             inference_ms=elapsed_ms,
+            class_names=self.class_names,
         )
 
     def draw(self, img: np.ndarray, detections: Detections) -> np.ndarray:

@@ -20,11 +20,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from yolox.utils.atomic_io import atomic_write
-from yolox.utils.boxes import xyxy_to_xywh
 
-from .predictor import Detections
+from .detections import Detections
 
-__all__ = ["COCO_CATEGORY_IDS", "SavedDetections", "image_id_of"]
+__all__ = ["COCO_CATEGORY_IDS", "SavedDetections", "image_id_of", "coco_records", "default_category_ids",
+           "yolo_txt_lines"]
 
 # The category ids of COCO's 80 classes, in COCO_CLASSES' order (1..90 with gaps).
 COCO_CATEGORY_IDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28,
@@ -39,10 +39,30 @@ def image_id_of(path: Union[str, Path], position: int) -> int:
     return int(stem) if stem.isdigit() else position
 
 
-def _category_ids(class_names: Optional[Sequence[str]]) -> Optional[Tuple[int, ...]]:
+def default_category_ids(class_names: Optional[Sequence[str]]) -> Optional[Tuple[int, ...]]:
+    """COCO's category ids when ``class_names`` are COCO's 80 classes, else None (the class index)."""
     from yolox.data.datasets.coco_classes import COCO_CLASSES
 
     return COCO_CATEGORY_IDS if class_names is not None and tuple(class_names) == tuple(COCO_CLASSES) else None
+
+
+def coco_records(detections: Detections, *, image_id: int, category_ids: Optional[Sequence[int]] = None) -> List[dict]:
+    """One COCO results record per detection: image_id, category_id (``category_ids[class]``, else
+    the class index), bbox [x, y, w, h] and score, rounded to 0.01 px and 1e-5."""
+    boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)  # [N, 4] x1, y1, x2, y2 pixels
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)  # numpy: boxes.py needs torch
+    return [{"image_id": int(image_id), "category_id": int(category_ids[c]) if category_ids else c,
+             "bbox": [round(v, 2) for v in box], "score": round(float(score), 5)}
+            for box, c, score in zip(xywh.tolist(), [int(c) for c in detections.class_ids], detections.scores)]
+
+
+def yolo_txt_lines(detections: Detections, image_hw: Tuple[int, int]) -> List[str]:
+    """One ``class cx cy w h score\\n`` line per detection, box normalised by image_hw (h, w)."""
+    h, w = image_hw
+    boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)
+    return [f"{int(c)} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f} "
+            f"{float(score):.5f}\n"
+            for (x1, y1, x2, y2), c, score in zip(boxes.tolist(), detections.class_ids, detections.scores)]
 
 
 class SavedDetections:
@@ -56,7 +76,7 @@ class SavedDetections:
                  class_names: Optional[Sequence[str]] = None):
         self.json_path = json_path
         self.txt_dir = txt_dir
-        self.category_ids = _category_ids(class_names)
+        self.category_ids = default_category_ids(class_names)
         self.records: List[dict] = []
         self.images = 0
 
@@ -64,31 +84,16 @@ class SavedDetections:
             frame: Optional[int] = None) -> None:
         """One image's (or frame's) detections; size: its (height, width)."""
         self.images += 1
-        boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)  # [N, 4] x1, y1, x2, y2 pixels
-        classes = [int(c) for c in detections.class_ids]
-        scores = [float(s) for s in detections.scores]
         if self.json_path is not None:
-            for box, c, score in zip(xyxy_to_xywh(boxes).tolist(), classes, scores):
-                record = {"image_id": int(image_id), "file_name": file_name,
-                          "category_id": self.category_ids[c] if self.category_ids else c,
-                          "bbox": [round(v, 2) for v in box], "score": round(score, 5)}
+            for record in coco_records(detections, image_id=image_id, category_ids=self.category_ids):
+                record = {"image_id": record["image_id"], "file_name": file_name, **record}
                 if frame is not None:
                     record["frame"] = frame
                 self.records.append(record)
         if self.txt_dir is not None:
             stem = Path(file_name).stem if frame is None else f"{Path(file_name).stem}_{frame:06d}"
-            self._write_txt(self.txt_dir / f"{stem}.txt", boxes, classes, scores, size)
-
-    @staticmethod
-    def _write_txt(path: Path, boxes: np.ndarray, classes: List[int], scores: List[float],
-                   size: Tuple[int, int]) -> None:
-        h, w = size
-        lines = []
-        for (x1, y1, x2, y2), c, score in zip(boxes.tolist(), classes, scores):
-            lines.append(f"{c} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} "
-                         f"{(y2 - y1) / h:.6f} {score:.5f}\n")
-        with atomic_write(path, "w") as handle:
-            handle.writelines(lines)
+            with atomic_write(self.txt_dir / f"{stem}.txt", "w") as handle:
+                handle.writelines(yolo_txt_lines(detections, size))
 
     def close(self) -> Optional[Path]:
         """Write the json (when asked for); returns its path."""

@@ -6,7 +6,7 @@ version this project caps at; its FutureWarnings are silenced here, not elsewher
 import io
 import warnings
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -16,13 +16,15 @@ from torch import nn
 from yolox.utils.atomic_io import atomic_write_bytes
 
 from .export_check import ExportCheck, compare_outputs
+from .metadata import ModelMetadata
 
 __all__ = ["export_torchscript", "check_torchscript"]
 
 
 def export_torchscript(model: nn.Module, output_path: Union[str, Path], *, input_size: Tuple[int, int],
-                       batch_size: int = 1) -> Path:
-    """Trace ``model`` (eval mode, CPU) on a [batch_size, 3, h, w] input and save it.
+                       batch_size: int = 1, metadata: Optional[ModelMetadata] = None) -> Path:
+    """Trace ``model`` (eval mode, CPU) on a [batch_size, 3, h, w] input and save it, ``metadata``
+    (what ``Detector`` needs) as its extra file ``yolox.json``.
 
     The anchor grid depends only on h and w, so the traced module accepts any batch size at
     this input size (the check runs batch 1 and 2).
@@ -35,7 +37,8 @@ def export_torchscript(model: nn.Module, output_path: Union[str, Path], *, input
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
         traced = torch.jit.trace(model, dummy, check_trace=False)  # check_torchscript compares
         buffer = io.BytesIO()
-        torch.jit.save(traced, buffer)
+        extra = {"yolox.json": metadata.to_json()} if metadata is not None else {}
+        torch.jit.save(traced, buffer, _extra_files=extra)
     atomic_write_bytes(buffer.getvalue(), output_path)
     logger.info("wrote {} (TorchScript, traced at {}x{})", output_path, *input_size)
     return Path(output_path)

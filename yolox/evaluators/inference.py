@@ -6,7 +6,7 @@ original (height, width) of each image, ``img_ids`` the dataset's image ids.
 """
 import time
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -93,16 +93,20 @@ def _autocast(device: torch.device, half: Union[bool, str, None]):
 
 
 @torch.no_grad()
-def predict_loader(model: nn.Module, dataloader: Iterable, *, num_classes: int, confthre: float,
+def predict_loader(model: Union[nn.Module, Callable], dataloader: Iterable, *, num_classes: int, confthre: float,
                    nmsthre: float, half: Union[bool, str, None] = False,
                    progress: bool = True) -> Tuple[List[ImagePrediction], InferenceTiming]:
     """Predict every image of ``dataloader`` with ``model`` (put in eval mode, restored afterwards).
 
+    model: an nn.Module, or any callable from images [B, 3, h, w] to decoded outputs [B, A, 5 + C]
+    (a Detector backend's adapter: without parameters, it runs on its ``device``, else the CPU).
     Returns one ImagePrediction per image, in loader order, and the timing of the whole pass.
     """
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    device = _device_of(model)
+    is_module = isinstance(model, nn.Module)
+    was_training = model.training if is_module else False
+    if is_module:
+        model.eval()
     timing = InferenceTiming()
     predictions: List[ImagePrediction] = []
     try:
@@ -121,8 +125,16 @@ def predict_loader(model: nn.Module, dataloader: Iterable, *, num_classes: int, 
             timing.images += images.shape[0]
             predictions.extend(_per_image(detections, img_infos, img_ids))
     finally:
-        model.train(was_training)
+        if is_module:
+            model.train(was_training)
     return predictions, timing
+
+
+def _device_of(model) -> torch.device:
+    """Where ``model`` runs: its first parameter's device, else its ``device`` attribute, else the CPU."""
+    parameters = model.parameters() if isinstance(model, nn.Module) else iter(())
+    first = next(parameters, None)
+    return first.device if first is not None else torch.device(getattr(model, "device", "cpu"))
 
 
 def _per_image(detections: Sequence[Optional[torch.Tensor]], img_infos, img_ids) -> List[ImagePrediction]:

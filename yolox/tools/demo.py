@@ -2,6 +2,7 @@
 
     python tools/demo.py image -n yolox-s -c yolox_s.pth --path assets/ --conf 0.25 --save_result
     python tools/demo.py video -f exps/my_exp.py -c best_ckpt.pth --path clip.mp4 --save_result
+    python tools/demo.py image -f exps/my_exp.py -c yolox.onnx --path assets/  # an exported file: its backend
     python tools/demo.py webcam -n yolox-nano -c yolox_nano.pth --camid 0 --save_result  # Ctrl-C stops, keeps the video
 
 Pictures go to YOLOX_outputs/<exp>/vis_res/<timestamp>/; with --save_json the detections too, as a
@@ -15,6 +16,8 @@ from pathlib import Path
 import torch
 from loguru import logger
 
+from yolox.deploy.backends import is_exported_model
+from yolox.deploy.detector import Detector
 from yolox.deploy.model_loading import load_model
 from yolox.deploy.demo import demo_images, demo_video, vis_folder
 from yolox.deploy.predictor import Predictor
@@ -45,7 +48,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--legacy", action="store_true", help="old YOLOX preprocessing (RGB, mean/std)")
     parser.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions")
     # No opts positional: main takes the KEY VALUE overrides from what parse_known_args leaves over.
-    add_exp_flags(parser, ckpt_help="checkpoint (.pth); random weights without", tsize=True, overrides=False)
+    add_exp_flags(parser, ckpt_help="checkpoint (.pth) or exported model (TorchScript, .onnx, OpenVINO .xml); "
+                  "random weights without", tsize=True, overrides=False)
     parser.epilog = "Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error)."
     return parser
 
@@ -56,6 +60,28 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def make_predictor(exp, args: argparse.Namespace):
+    """(what predicts and draws, the class names): a ``Predictor`` of the checkpoint, or a ``Detector``
+    of an exported file (TorchScript, .onnx, .xml: its backend, its metadata's input size and names)."""
+    device = "cuda" if args.device == "gpu" else "cpu"
+    if is_exported_model(args.ckpt):
+        torch_flags = [f for f, v in (("--fp16", args.fp16), ("--amp", args.amp), ("--fuse", args.fuse)) if v]
+        if torch_flags:
+            raise SystemExit(f"{' '.join(torch_flags)}: for a .pth checkpoint; {args.ckpt} runs in the precision "
+                             "it was exported in")
+        detector = Detector(args.ckpt, exp=exp, conf=args.conf, nms=args.nms, device=device,
+                            legacy=True if args.legacy else None)
+        logger.info("{}: the {} backend, {} classes, input {}", args.ckpt, detector.backend.name,
+                    detector.metadata.num_classes, detector.metadata.input_size)
+        return detector, detector.class_names
+    loaded = load_model(exp, args.ckpt, device=device, fuse=args.fuse, allow_pickle=args.unsafe_load)
+    logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
+    predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,
+                          nms=args.nms, class_names=loaded.class_names, fp16=amp_request(args.fp16, args.amp),
+                          legacy=args.legacy)
+    return predictor, loaded.class_names
 
 
 def main(argv=None) -> None:
@@ -71,18 +97,13 @@ def main(argv=None) -> None:
     if args.device == "gpu" and not torch.cuda.is_available():
         raise SystemExit("--device gpu: no CUDA device is available")
     exp = build_exp(args)
-    loaded = load_model(exp, args.ckpt, device="cuda" if args.device == "gpu" else "cpu", fuse=args.fuse,
-                        allow_pickle=args.unsafe_load)
-    logger.info("{} classes, names from the {}", loaded.num_classes, loaded.class_names_source)
-    predictor = Predictor(loaded.model, num_classes=loaded.num_classes, test_size=exp.test_size, conf=args.conf,
-                          nms=args.nms, class_names=loaded.class_names, fp16=amp_request(args.fp16, args.amp),
-                          legacy=args.legacy)
+    predictor, class_names = make_predictor(exp, args)
     out_dir = vis_folder(exp.output_dir, args.experiment_name or exp.exp_name)
     save_dir = out_dir if args.save_result else None
     saved = None
     if args.save_json or args.save_txt:
         saved = SavedDetections(json_path=out_dir / "detections.json" if args.save_json else None,
-                                txt_dir=out_dir / "labels" if args.save_txt else None, class_names=loaded.class_names)
+                                txt_dir=out_dir / "labels" if args.save_txt else None, class_names=class_names)
     if args.demo == "image":
         demo_images(predictor, args.path, save_dir, saved=saved)
     else:

@@ -4,6 +4,7 @@
     python tools/eval.py -f exps/my_exp.py -c YOLOX_outputs/my_exp/best_ckpt.pth --fuse
     python tools/eval.py -f exps/my_exp.py -c best_ckpt.pth data_dir /data/coco val_ann mini.json
     python tools/eval.py -f exps/my_exp.py -c best_ckpt.pth --report  # + YOLOX_outputs/<exp>/eval/<time>/
+    python tools/eval.py -f exps/my_exp.py -c yolox.onnx  # an exported file (.onnx, .xml, TorchScript), same scorer
 
 Trailing KEY VALUE pairs override experiment attributes (an unknown key is an error).
 """
@@ -12,13 +13,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from loguru import logger
 
 from yolox.evaluators import BACKENDS
 from yolox.evaluators.inference import predict_loader
+from yolox.deploy.backends import is_exported_model
 from yolox.deploy.model_loading import load_model
 from yolox.utils.dist import get_world_size, is_main_process
 from yolox.utils.launch import launch, launched_by_torchrun
@@ -71,15 +73,19 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
     """Evaluate as ``request`` asks; no AP with ``speed`` or ``testdev`` (nothing is scored)."""
     if request.seed is not None:
         seed_everything(request.seed)
-    loaded = load_model(exp, None if request.speed else request.ckpt, device=device, fuse=request.fuse,
-                        allow_pickle=request.allow_pickle)
-    if request.speed:
-        logger.info("--speed: timing random weights, no scoring")
-    elif request.ckpt is None:
-        logger.warning("no checkpoint (-c): evaluating random weights")
+    if is_exported_model(request.ckpt):
+        model, num_classes = file_model(exp, request)
+    else:
+        loaded = load_model(exp, None if request.speed else request.ckpt, device=device, fuse=request.fuse,
+                            allow_pickle=request.allow_pickle)
+        model, num_classes = loaded.model, loaded.num_classes
+        if request.speed:
+            logger.info("--speed: timing random weights, no scoring")
+        elif request.ckpt is None:
+            logger.warning("no checkpoint (-c): evaluating random weights")
     evaluator = exp.get_evaluator(request.batch_size, request.distributed, request.testdev, request.legacy)
-    _check_classes(loaded.num_classes, evaluator.dataloader.dataset)
-    model = compiled(loaded.model, evaluator.dataloader, device) if request.compile else loaded.model
+    _check_classes(num_classes, evaluator.dataloader.dataset)
+    model = compiled(model, evaluator.dataloader, device) if request.compile else model
     half = amp_request(request.fp16, request.amp)  # "fp16", "bf16" or None: Precision.resolve on the device
     if request.results_file is not None:
         evaluator.results_file = request.results_file
@@ -87,7 +93,7 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
     if reporting:
         evaluator.keep_predictions = True
     if request.speed:
-        _, timing = predict_loader(model, evaluator.dataloader, num_classes=loaded.num_classes,
+        _, timing = predict_loader(model, evaluator.dataloader, num_classes=num_classes,
                                    confthre=evaluator.confthre, nmsthre=evaluator.nmsthre, half=half,
                                    progress=is_main_process())
         return EvalOutcome(summary=timing.summary_line())
@@ -99,6 +105,36 @@ def run_evaluation(exp, request: EvalRequest, device: str = "cpu") -> EvalOutcom
         outcome.report_dir, text = write_eval_report(exp, evaluator, request)
         outcome.summary += "\n" + text
     return outcome
+
+
+def torch_only_flags(request: EvalRequest) -> List[str]:
+    """The flags given that change how PyTorch runs a checkpoint, which an exported file ignores."""
+    flags = {"--fp16": request.fp16, "--amp": request.amp, "--fuse": request.fuse, "--compile": request.compile}
+    return [flag for flag, value in flags.items() if value]
+
+
+def file_model(exp, request: EvalRequest) -> Tuple[object, int]:
+    """(the evaluators' callable for the model file ``request.ckpt``, its class count); the
+    experiment's test_size and ``request.legacy`` follow the file's metadata."""
+    from yolox.deploy.backend_model import BackendModel
+    from yolox.deploy.detector import Detector
+
+    rejected = torch_only_flags(request)
+    if rejected:
+        raise ValueError(f"{' '.join(rejected)}: for a .pth checkpoint; {request.ckpt} runs in the precision it was "
+                         "exported in (evaluate the checkpoint, or export the file you want to measure)")
+    detector = Detector(request.ckpt, exp=exp)
+    meta = detector.metadata
+    if tuple(exp.test_size) != tuple(meta.input_size):
+        logger.info("{}: test_size {} (the file's input size; the experiment had {})", request.ckpt,
+                    tuple(meta.input_size), tuple(exp.test_size))
+        exp.test_size = tuple(meta.input_size)
+    if meta.legacy and not request.legacy:
+        logger.info("{}: legacy preprocessing (the file's metadata)", request.ckpt)
+        request.legacy = True
+    logger.info("evaluating {} with the {} backend ({} classes)", request.ckpt, detector.backend.name,
+                meta.num_classes)
+    return BackendModel(detector), meta.num_classes
 
 
 def _can_report(evaluator, request: EvalRequest) -> bool:
@@ -176,7 +212,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report-conf", default=None, type=float,
                         help="confidence of the report's table, confusion matrix and worst images "
                              "(default: the one of the best F1)")
-    add_exp_flags(parser, ckpt_help="checkpoint (.pth) to evaluate; random weights without", tsize=True)
+    add_exp_flags(parser, ckpt_help="checkpoint (.pth) or exported model (TorchScript, .onnx, OpenVINO .xml) "
+                  "to evaluate; random weights without", tsize=True)
     return parser
 
 
@@ -211,6 +248,11 @@ def main(argv=None) -> int:
         raise SystemExit("--trt: TensorRT evaluation is not supported; export with tools/export_onnx.py "
                          "and build the engine with your TensorRT tools")
     build_exp(args, overrides=flag_overrides(args))  # a bad file or flag fails here, before any process starts
+    if is_exported_model(args.ckpt):
+        rejected = torch_only_flags(EvalRequest(fp16=args.fp16, amp=args.amp, fuse=args.fuse, compile=args.compile))
+        if rejected:
+            raise SystemExit(f"{' '.join(rejected)}: for a .pth checkpoint; {args.ckpt} runs in the precision it "
+                             "was exported in")
     devices = 1 if launched_by_torchrun() else (args.devices or 1)
     if torch.cuda.is_available() and devices > torch.cuda.device_count():
         raise SystemExit(f"-d {devices}: only {torch.cuda.device_count()} GPUs are visible")

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from yolox.deploy.export_check import verify_export
+from yolox.deploy.model_loading import export_metadata
 from yolox.deploy.onnx_export import OnnxExportSettings, check_onnx, export_onnx
 
 from .export_source import add_model_source_flags, model_to_export
@@ -36,7 +37,9 @@ def main(argv=None) -> int:
     settings = OnnxExportSettings(input_size=tuple(exp.test_size), batch_size=args.batch_size,
                                   dynamic=args.dynamic, opset=args.opset, input_name=args.input,
                                   output_name=args.output, simplify=not args.no_onnxsim)
-    path = export_onnx(loaded.model, args.output_name, settings)
+    metadata = export_metadata(loaded, input_size=settings.input_size,
+                               batch_size=None if args.dynamic else args.batch_size, exp_name=exp.exp_name)
+    path = export_onnx(loaded.model, args.output_name, settings, metadata)
     return verify_export(loaded.model, lambda ref, images: check_onnx(path, ref, images, args.input),
                          image=args.image, input_size=settings.input_size,
                          batch_sizes=[1, 2] if args.dynamic else [args.batch_size])

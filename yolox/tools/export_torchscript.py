@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from yolox.deploy.export_check import verify_export
+from yolox.deploy.model_loading import export_metadata
 from yolox.deploy.torchscript_export import check_torchscript, export_torchscript
 
 from .export_source import add_model_source_flags, model_to_export
@@ -28,7 +29,10 @@ def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     exp, loaded = model_to_export(args)
     size = tuple(exp.test_size)
-    path = export_torchscript(loaded.model, args.output_name, input_size=size, batch_size=args.batch_size)
+    # Traced at one batch size, the module runs any: the metadata fixes none.
+    metadata = export_metadata(loaded, input_size=size, batch_size=None, exp_name=exp.exp_name)
+    path = export_torchscript(loaded.model, args.output_name, input_size=size, batch_size=args.batch_size,
+                              metadata=metadata)
     return verify_export(loaded.model, lambda ref, images: check_torchscript(path, ref, images),
                          image=args.image, input_size=size, batch_sizes=[1, 2])
 

@@ -1,12 +1,12 @@
 """Atomic file writes: every file the project writes (checkpoints, caches, exports, results)
-goes through here, so a crash mid-write leaves the previous file intact."""
+goes through here, so a crash mid-write leaves the previous file intact.
+
+Imports torch only inside ``atomic_save``: the torch-free Detector writes results through here."""
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
-
-import torch
 
 PathLike = Union[str, os.PathLike]
 
@@ -75,12 +75,16 @@ class _WriteErrorRecorder:
         self._handle.flush()
 
 
-def atomic_save(obj, path: PathLike, save_fn: Callable = torch.save) -> None:
+def atomic_save(obj, path: PathLike, save_fn: Optional[Callable] = None) -> None:
     """``torch.save`` (or ``save_fn(obj, handle)``) to ``path`` atomically.
 
     A failed write raises the OSError of the file system (ENOSPC, EROFS, ...), never torch's
     RuntimeError that hides it; ``path`` is then untouched and no temp file is left.
     """
+    if save_fn is None:
+        import torch
+
+        save_fn = torch.save
     with atomic_write(path, "wb") as handle:
         recorder = _WriteErrorRecorder(handle)
         try:

@@ -75,15 +75,16 @@ def multiclass_nms(boxes: np.ndarray, scores: np.ndarray, nms_thr: float, score_
     return np.concatenate(per_class, axis=0) if per_class else None
 
 
-def demo_postprocess(outputs: np.ndarray, img_size: Sequence[int], p6: bool = False) -> np.ndarray:
+def demo_postprocess(outputs: np.ndarray, img_size: Sequence[int], p6: bool = False, *,
+                     strides: Optional[Sequence[int]] = None) -> np.ndarray:
     """Decode the raw head output of a model exported without decoding, in place.
 
     outputs: [B, A, 5 + C] with, per anchor, (dx, dy, log w, log h) in grid units then objectness
-    and class scores (already sigmoided); anchors ordered level by level (strides 8, 16, 32, plus
-    64 when ``p6``), row-major within a level. img_size: the network input (h, w). Afterwards
+    and class scores (already sigmoided); anchors ordered level by level (``strides``, default
+    8, 16, 32, plus 64 when ``p6``), row-major within a level. img_size: the network input (h, w). Afterwards
     columns 0-3 are cx, cy, w, h in input pixels: ``(d + grid) * stride`` and ``exp(log) * stride``.
     """
-    strides = (8, 16, 32, 64) if p6 else (8, 16, 32)
+    strides = tuple(strides) if strides is not None else (8, 16, 32, 64) if p6 else (8, 16, 32)
     grids, anchor_strides = [], []
     for stride in strides:
         h, w = img_size[0] // stride, img_size[1] // stride

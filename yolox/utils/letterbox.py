@@ -8,7 +8,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-__all__ = ["PAD_VALUE", "letterbox_scale", "preproc"]
+__all__ = ["PAD_VALUE", "letterbox_scale", "preproc", "legacy_normalize"]
 
 PAD_VALUE = 114  # the grey YOLOX pads with, in training and at inference
 
@@ -44,3 +44,17 @@ def preproc(img: np.ndarray, input_size: Tuple[int, int], swap: Tuple[int, int, 
     padded = np.full((ih, iw, 3), PAD_VALUE, dtype=np.uint8)
     padded[:nh, :nw] = img
     return np.ascontiguousarray(padded.transpose(swap), dtype=np.float32), r
+
+
+_LEGACY_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(3, 1, 1)
+_LEGACY_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(3, 1, 1)
+
+
+def legacy_normalize(img: np.ndarray) -> np.ndarray:
+    """The old YOLOX input (``--legacy``): [3, h, w] BGR float32 0..255 -> a new [3, h, w] array,
+    RGB, /255, ImageNet mean / std."""
+    img = img[::-1].copy()
+    img /= 255.0
+    img -= _LEGACY_MEAN
+    img /= _LEGACY_STD
+    return img
