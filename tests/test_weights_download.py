@@ -11,6 +11,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -272,3 +273,18 @@ def test_a_tool_without_network_stops_with_one_line_naming_the_url(cache, monkey
     assert f"{url}/yolox_nano.pth" in str(stop.value.code)
     with pytest.raises(SystemExit, match="'no_such.pth' does not exist"):
         main(["-n", "yolox-nano", "-c", "no_such.pth"])
+
+
+def test_a_detector_opens_an_official_model_by_name(server, cache, nano_bytes, tmp_path):
+    """Detector("yolox-nano"): the release file downloaded into the cache, the bundled experiment's
+    network (shaped by the checkpoint), COCO's names; a name that is neither a file nor a model is
+    a clear error."""
+    from yolox import Detector
+
+    server.routes["/release/yolox_nano.pth"] = ("ok", nano_bytes)
+    detector = Detector("yolox-nano", conf=0.5)
+    assert (cache / "yolox_nano.pth").is_file() and detector.backend.name == "torch"
+    assert detector.metadata.num_classes == 80 and detector.class_names[0] == "person"
+    assert len(detector(np.full((64, 80, 3), 114, np.uint8)).boxes.shape) == 2
+    with pytest.raises(FileNotFoundError, match="official model name"):
+        Detector("yolox-q")

@@ -63,7 +63,7 @@ def open_backend(path: Union[str, Path], **options) -> Backend:
     error."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {str(path)!r} not found")
+        return _official(path, options)
     kind = backend_kind(path)
     if kind == "onnxruntime":
         from .onnxruntime_backend import OnnxRuntimeBackend
@@ -78,6 +78,25 @@ def open_backend(path: Union[str, Path], **options) -> Backend:
     from .torch_backend import TorchBackend
 
     return TorchBackend(path, **_taken(options, _TORCH_OPTIONS, "torch (checkpoint)"))
+
+
+def _official(name: Path, options: dict) -> Backend:
+    """A model name ("yolox-s") or Megvii release file ("yolox_s.pth") that is not a file here:
+    Megvii's checkpoint from the weights cache, downloaded once (``resolve_checkpoint``), run by
+    the torch backend with the name's bundled experiment; a clear error for anything else."""
+    from yolox.utils.checkpoint.download import official_model_name, resolve_checkpoint
+
+    model_name = official_model_name(str(name)) if len(name.parts) == 1 else None
+    if model_name is None:
+        raise FileNotFoundError(f"model file {str(name)!r} not found (nor is it an official model name such as "
+                                "'yolox-s', whose weights are downloaded)")
+    from yolox.exp import get_exp
+
+    from .torch_backend import TorchBackend
+
+    options = dict(options)
+    options["exp"] = options.get("exp") or get_exp(exp_name=model_name)
+    return TorchBackend(resolve_checkpoint(str(name)), **_taken(options, _TORCH_OPTIONS, "torch (checkpoint)"))
 
 
 def _openvino(path: Path, options: dict) -> Backend:
