@@ -13,7 +13,7 @@ import pytest
 from _train_helpers import REPO_ROOT
 
 TOOLS = ("train", "eval", "demo", "export_onnx", "export_torchscript", "check_dataset", "visualize_assign",
-         "visualize_data", "model_info", "make_sample_dataset")
+         "visualize_data", "model_info", "make_sample_dataset", "benchmark")
 
 
 def _run(argv, timeout=120):

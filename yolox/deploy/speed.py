@@ -11,7 +11,7 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-__all__ = ["SpeedResult", "measure_speed"]
+__all__ = ["SpeedResult", "StageTimes", "measure_speed", "measure_stages"]
 
 
 @dataclass
@@ -57,3 +57,33 @@ def measure_speed(detect: Callable[[List[np.ndarray]], object], images: Sequence
                               repeats=max(3, repeats // 2))
     return SpeedResult(latency_ms=1000.0 * single, throughput=batch_size / batched, batch_size=batch_size,
                        runs=repeats)
+
+
+@dataclass
+class StageTimes:
+    """Median milliseconds per image at batch 1 of each stage of a Detector call: letterbox,
+    forward (the backend, plus decoding raw offsets), and NMS with undoing the letterbox."""
+
+    preprocess_ms: float
+    forward_ms: float
+    postprocess_ms: float
+
+
+def measure_stages(detector, images: Sequence[np.ndarray], *, warmup: int = 3, repeats: int = 20) -> StageTimes:
+    """Time each stage of ``detector`` (a yolox.deploy.Detector) separately on ``images`` (BGR)."""
+    from .pipeline import letterbox_images, postprocess_numpy, to_detections
+
+    meta = detector.metadata
+    image = images[0]
+    blob, ratios = letterbox_images([image], meta.input_size, legacy=detector.legacy)
+    outputs = detector.forward(blob)
+
+    def post():
+        (det,) = postprocess_numpy(outputs, conf=detector.conf, nms_thr=detector.nms)
+        return to_detections(det, ratios[0], class_names=detector.class_names)
+
+    pre_s = _median_seconds(lambda: letterbox_images([image], meta.input_size, legacy=detector.legacy),
+                            warmup=warmup, repeats=repeats)
+    forward_s = _median_seconds(lambda: detector.forward(blob), warmup=warmup, repeats=repeats)
+    post_s = _median_seconds(post, warmup=warmup, repeats=repeats)
+    return StageTimes(preprocess_ms=1000.0 * pre_s, forward_ms=1000.0 * forward_s, postprocess_ms=1000.0 * post_s)
