@@ -26,8 +26,8 @@ class Exp(BCCDExp):
         self.test_size = (640, 640)
         self.random_size = (14, 20)  # multiscale 448..640: the upper sizes of Megvii's range, at CPU cost
         self.mosaic_scale = (0.1, 2)
-        # ---- 20 epochs: 2 of warm-up, the last 5 without mosaic
-        self.max_epoch = 20
+        # ---- 12 epochs: 2 of warm-up, the last 3 without mosaic
+        self.max_epoch = 12
         self.warmup_epochs = 2
-        self.no_aug_epochs = 5
-        self.eval_interval = 5
+        self.no_aug_epochs = 3
+        self.eval_interval = 3
