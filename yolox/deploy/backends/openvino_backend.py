@@ -14,7 +14,8 @@ import numpy as np
 
 from ..metadata import METADATA_KEY, ModelMetadata
 
-__all__ = ["OpenVINOBackend", "cpu_supports_bf16", "file_sha256", "PRECISIONS", "BIN_HASH_KEY"]
+__all__ = ["OpenVINOBackend", "cpu_supports_bf16", "file_sha256", "read_checked_ir", "read_metadata",
+           "PRECISIONS", "BIN_HASH_KEY"]
 
 # What ``precision=`` accepts -> the CPU plugin's INFERENCE_PRECISION_HINT.
 PRECISIONS = {"fp32": "f32", "bf16": "bf16"}
@@ -56,8 +57,7 @@ class OpenVINOBackend:
 
         self.path = Path(path)
         core = ov.Core()
-        model = core.read_model(str(self.path), str(_checked_bin(self.path)))
-        _check_bin_hash(model, self.path)
+        model = read_checked_ir(core, self.path)
         self.metadata = metadata or _read_metadata(model, self.path)
         self.inference_precision = _resolve_precision(precision, core)
         config = {
@@ -72,6 +72,20 @@ class OpenVINOBackend:
         """images [B, 3, h, w] float32 -> [B, A, 5 + C] float32 (see Backend)."""
         self._request.infer({0: np.ascontiguousarray(images, dtype=np.float32)})
         return np.array(self._request.get_output_tensor(0).data, dtype=np.float32)  # a copy: the buffer is reused
+
+
+def read_checked_ir(core, xml_path: Union[str, Path]):
+    """The ``openvino.Model`` of ``xml_path``; a FileNotFoundError when the .xml or its .bin is
+    missing, a ValueError when the .bin is not the one the .xml was written with."""
+    xml_path = Path(xml_path)
+    model = core.read_model(str(xml_path), str(_checked_bin(xml_path)))
+    _check_bin_hash(model, xml_path)
+    return model
+
+
+def read_metadata(model, xml_path: Union[str, Path]) -> ModelMetadata:
+    """The ``"yolox"`` runtime info of an IR, or a ValueError that says what to pass instead."""
+    return _read_metadata(model, Path(xml_path))
 
 
 def _checked_bin(xml_path: Path) -> Path:
