@@ -16,16 +16,18 @@ import tempfile
 from pathlib import Path
 from typing import Union
 
+import numpy as np
 from loguru import logger
 from torch import nn
 
 from yolox.utils.atomic_io import atomic_write
 
 from .backends.openvino_backend import BIN_HASH_KEY, file_sha256
+from .export_check import ExportCheck, compare_outputs
 from .metadata import METADATA_KEY, ModelMetadata
 from .onnx_export import OnnxExportSettings, export_onnx
 
-__all__ = ["export_openvino", "onnx_to_openvino", "save_ir", "bin_path"]
+__all__ = ["export_openvino", "onnx_to_openvino", "save_ir", "bin_path", "check_openvino"]
 
 
 def bin_path(xml_path: Union[str, Path]) -> Path:
@@ -77,10 +79,21 @@ def export_openvino(model: nn.Module, output_path: Union[str, Path], *, metadata
                     batch_size: int = 1, dynamic: bool = False) -> Path:
     """Write ``model`` (eval mode, CPU) as an fp32 OpenVINO IR with input [B, 3, h, w]
     (h, w = ``metadata.input_size``) and output [B, A, 5 + C]. ``dynamic``: any batch size."""
+    # No onnxslim pass: OpenVINO folds constants itself when converting, and slimming costs seconds.
     settings = OnnxExportSettings(input_size=tuple(metadata.input_size), batch_size=batch_size, dynamic=dynamic,
-                                  opset=13)
+                                  opset=13, simplify=False)
     with tempfile.TemporaryDirectory(prefix=".yolox-openvino-") as tmp:
         onnx_path = export_onnx(model, Path(tmp) / "model.onnx", settings)
         # Saved inside the block: the converted model may still map the ONNX file's weights.
         return save_ir(onnx_to_openvino(onnx_path), output_path, metadata)
 
+
+
+def check_openvino(path: Union[str, Path], reference: np.ndarray, images: np.ndarray, *,
+                   precision: str = "fp32") -> ExportCheck:
+    """Compare the IR's output on ``images`` (compiled in ``precision``) with the PyTorch ``reference``."""
+    from .backends.openvino_backend import OpenVINOBackend
+
+    backend = OpenVINOBackend(path, precision=precision)
+    label = "OpenVINO" if precision == "fp32" else f"OpenVINO {precision}"
+    return compare_outputs(reference, backend(images), runtime=label)
