@@ -128,3 +128,30 @@ def test_an_ir_without_yolox_metadata_needs_it_passed(ir, tmp_path):
     with pytest.raises(ValueError, match=r"no 'yolox' runtime info.*metadata=ModelMetadata"):
         OpenVINOBackend(foreign)
     assert OpenVINOBackend(foreign, metadata=tiny_metadata()).metadata.class_names == ["RBC", "WBC", "Platelets"]
+
+
+def test_a_save_cut_short_leaves_the_old_xml_and_no_temp_files(ir, tmp_path, monkeypatch):
+    """A failure after the new .bin is in place and before the .xml is: the old .xml stays (and,
+    with the hash, refuses a .bin of other weights), and no staging files are left behind."""
+    from yolox.deploy import openvino_export
+
+    shutil.copy(ir, tmp_path / "pair.xml")
+    shutil.copy(bin_path(ir), tmp_path / "pair.bin")
+    old_xml = (tmp_path / "pair.xml").read_bytes()
+    moved = []
+    real_move = openvino_export._move_into_place
+
+    def move_then_fail(staged, final):
+        if final.suffix == ".xml":
+            raise OSError(28, "No space left on device")
+        moved.append(final.name)
+        real_move(staged, final)
+
+    monkeypatch.setattr(openvino_export, "_move_into_place", move_then_fail)
+    model = ov.Core().read_model(str(ir))
+    with pytest.raises(OSError, match="No space left"):
+        openvino_export.save_ir(model, tmp_path / "pair.xml", tiny_metadata(exp_name="other"))
+    assert moved == ["pair.bin"]
+    assert (tmp_path / "pair.xml").read_bytes() == old_xml
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.bin", "pair.xml"]
+    assert OpenVINOBackend(tmp_path / "pair.xml").metadata.exp_name == "tiny"  # same weights: still valid
