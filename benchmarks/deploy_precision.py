@@ -72,11 +72,11 @@ class TorchModel:
         return self.model(torch.from_numpy(images)).numpy()
 
 
-def build_files(model, metadata: ModelMetadata, folder: Path,
-                calibration: Optional[np.ndarray]) -> Dict[str, Callable[[], object]]:
+def build_files(model, metadata: ModelMetadata, folder: Path, calibration: Optional[np.ndarray], *,
+                ablation: bool = False) -> Dict[str, Callable[[], object]]:
     """{row label: backend factory} for PyTorch and every exported file (INT8 rows only with
-    ``calibration``). Factories: one backend lives at a time, so no idle thread pool of another
-    runtime competes with the one being measured."""
+    ``calibration``; ``ablation``: also INT8 files with nothing kept float). Factories: one backend
+    lives at a time, so no idle thread pool of another runtime competes with the one measured."""
     onnx_fp32 = export_onnx(model, folder / "model.onnx",
                             OnnxExportSettings(input_size=tuple(metadata.input_size), opset=13))
     ir_fp32 = export_openvino(model, folder / "model.xml", metadata=metadata)
@@ -96,6 +96,11 @@ def build_files(model, metadata: ModelMetadata, folder: Path,
               f"NNCF {ov_s:.1f} s")
         int8_metadata = ModelMetadata(**{**metadata.__dict__, "precision": "int8"})
         rows["ONNX Runtime INT8"] = lambda: OnnxRuntimeFile(onnx_int8, int8_metadata)
+        if ablation:  # the same, with the prediction convs, sigmoid and decode quantized too
+            onnx_all = quantize_onnx(onnx_fp32, folder / "model_int8_all.onnx", calibration, keep_float=[])
+            ir_all = quantize_openvino(ir_fp32, folder / "model_int8_all.xml", calibration, keep_float=[])
+            rows["ONNX Runtime INT8, head quantized too"] = lambda: OnnxRuntimeFile(onnx_all, int8_metadata)
+            rows["OpenVINO INT8, head quantized too"] = lambda: OpenVINOBackend(ir_all, precision="fp32")
         rows["OpenVINO INT8 (fp32 rest)"] = lambda: OpenVINOBackend(ir_int8, precision="fp32")
         if cpu_supports_bf16():
             rows["OpenVINO INT8 (bf16 rest)"] = lambda: OpenVINOBackend(ir_int8, precision="bf16")
@@ -123,7 +128,7 @@ def run_accuracy(args) -> None:
     calibration = calibration_images(exp, args.calib_images, split=args.calib_split)
     image = verification_batch(None, size, 1)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = build_files(loaded.model, metadata, Path(args.out or tmp), calibration)
+        rows = build_files(loaded.model, metadata, Path(args.out or tmp), calibration, ablation=args.ablation)
         table, reference = [], None
         for label, make_backend in rows.items():
             backend = make_backend()
@@ -170,6 +175,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     acc.add_argument("--calib-images", type=int, default=200)
     acc.add_argument("--calib-split", choices=("val", "train"), default="train")
     acc.add_argument("--out", default=None, help="keep the files in this folder")
+    acc.add_argument("--ablation", action="store_true",
+                     help="also score INT8 files whose prediction convs, sigmoid and decode are quantized too")
     acc.add_argument("--repeats", type=int, default=20)
     acc.add_argument("opts", nargs=argparse.REMAINDER)
     lat = sub.add_parser("latency", help="batch-1 forward latency, random weights")

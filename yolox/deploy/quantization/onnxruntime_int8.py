@@ -4,7 +4,7 @@ MinMax ranges from calibration images; the head's last layers stay float (float_
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 from loguru import logger
@@ -29,10 +29,12 @@ class _Batches:
         return next(self._feeds, None)
 
 
-def quantize_onnx(fp32_path: Union[str, Path], int8_path: Union[str, Path], images: np.ndarray) -> Path:
+def quantize_onnx(fp32_path: Union[str, Path], int8_path: Union[str, Path], images: np.ndarray, *,
+                  keep_float: Optional[Sequence[str]] = None) -> Path:
     """Write an INT8 (QDQ) copy of the float ONNX file ``fp32_path`` (opset >= 13) to ``int8_path``,
     calibrated on ``images`` [N, 3, h, w] float32 letterboxed like evaluation. Its ``"yolox"``
-    metadata, when the float file has it, says precision "int8"."""
+    metadata, when the float file has it, says precision "int8". keep_float: node names left
+    float (default ``onnx_float_nodes``; ``[]`` quantizes everything, to measure what that costs)."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -41,7 +43,7 @@ def quantize_onnx(fp32_path: Union[str, Path], int8_path: Union[str, Path], imag
     if opset < MIN_INT8_OPSET:
         raise ValueError(f"{fp32_path}: opset {opset}; INT8 per-channel quantization needs opset >= {MIN_INT8_OPSET} "
                          f"(export with --opset {MIN_INT8_OPSET})")
-    keep_float = onnx_float_nodes(model)
+    keep_float = onnx_float_nodes(model) if keep_float is None else list(keep_float)
     input_tensor = model.graph.input[0]
     fixed_batch = input_tensor.type.tensor_type.shape.dim[0].dim_value  # 0: symbolic
     start = time.perf_counter()
@@ -49,7 +51,7 @@ def quantize_onnx(fp32_path: Union[str, Path], int8_path: Union[str, Path], imag
         staged = Path(tmp) / "int8.onnx"
         quantize_static(model, staged, _Batches(input_tensor.name, images, fixed_batch or 8),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=keep_float,
+                        weight_type=QuantType.QInt8, nodes_to_exclude=keep_float or None,
                         calibrate_method=CalibrationMethod.MinMax)
         quantized = onnx.load(str(staged))
     _mark_int8(quantized)

@@ -4,7 +4,7 @@ calibration images, the head's last layers in the ignored scope (float_layers)."
 import logging
 import time
 from pathlib import Path
-from typing import Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from loguru import logger
@@ -16,9 +16,11 @@ from .float_layers import openvino_float_nodes
 __all__ = ["quantize_openvino"]
 
 
-def quantize_openvino(fp32_xml: Union[str, Path], int8_xml: Union[str, Path], images: np.ndarray) -> Path:
+def quantize_openvino(fp32_xml: Union[str, Path], int8_xml: Union[str, Path], images: np.ndarray, *,
+                      keep_float: Optional[Sequence[str]] = None) -> Path:
     """Write an INT8 copy of the float IR ``fp32_xml`` to ``int8_xml`` (+ .bin), calibrated on
-    ``images`` [N, 3, h, w] float32 letterboxed like evaluation; metadata precision "int8"."""
+    ``images`` [N, 3, h, w] float32 letterboxed like evaluation; metadata precision "int8".
+    keep_float: operation names left float (default ``openvino_float_nodes``; ``[]``: none)."""
     import openvino as ov
 
     try:
@@ -29,13 +31,14 @@ def quantize_openvino(fp32_xml: Union[str, Path], int8_xml: Union[str, Path], im
     nncf.set_log_level(logging.WARNING)  # its per-node INFO lines list every skipped quantizer
     model = read_checked_ir(ov.Core(), fp32_xml)
     metadata = read_metadata(model, fp32_xml)
-    keep_float = openvino_float_nodes(model)
+    keep_float = openvino_float_nodes(model) if keep_float is None else list(keep_float)
     batch = model.input(0).get_partial_shape()[0]
     size = batch.get_length() if batch.is_static else 1
     feeds = [images[i:i + size] for i in range(0, len(images) - size + 1, size)]
     start = time.perf_counter()
     quantized = nncf.quantize(model, nncf.Dataset(feeds), preset=nncf.QuantizationPreset.MIXED,
-                              subset_size=len(feeds), ignored_scope=nncf.IgnoredScope(names=keep_float))
+                              subset_size=len(feeds),
+                              ignored_scope=nncf.IgnoredScope(names=keep_float) if keep_float else None)
     elapsed = time.perf_counter() - start
     metadata.precision = "int8"
     path = save_ir(quantized, int8_xml, metadata)
