@@ -183,8 +183,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     lat.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["nano", "s"])
     lat.add_argument("--repeats", type=int, default=30)
     lat.add_argument("--no-int8", dest="int8", action="store_false", help="skip the INT8 rows")
+    for sub_parser in (acc, lat):
+        sub_parser.add_argument("--torch-threads", type=int, default=None,
+                                help="PyTorch's intra-op threads (default: one per core). On a machine shared with "
+                                     "other work, 1 can be several times faster: OpenMP's spinning threads wait for a "
+                                     "descheduled sibling")
     args = parser.parse_args(argv)
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.set_num_threads(args.torch_threads or len(os.sched_getaffinity(0)))
     run_accuracy(args) if args.mode == "accuracy" else run_latency(args)
 
 
