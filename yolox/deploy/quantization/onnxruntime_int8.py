@@ -20,10 +20,15 @@ MIN_INT8_OPSET = 13  # per-channel QuantizeLinear / DequantizeLinear take an axi
 
 
 class _Batches:
-    """onnxruntime's CalibrationDataReader protocol over [N, 3, h, w] images, ``batch`` at a time."""
+    """onnxruntime's CalibrationDataReader protocol over [N, 3, h, w] images, ``batch`` at a time
+    (a file of fixed batch gets whole batches only: the images left over are not used)."""
 
-    def __init__(self, input_name: str, images: np.ndarray, batch: int):
-        self._feeds: Iterator = iter([{input_name: images[i:i + batch]} for i in range(0, len(images), batch)])
+    def __init__(self, input_name: str, images: np.ndarray, batch: int, *, fixed: bool):
+        last = len(images) - batch + 1 if fixed else len(images)
+        if last < 1:
+            raise ValueError(f"{len(images)} calibration images for a model of fixed batch {batch}: "
+                             f"give at least {batch}")
+        self._feeds: Iterator = iter([{input_name: images[i:i + batch]} for i in range(0, last, batch)])
 
     def get_next(self) -> Optional[dict]:
         return next(self._feeds, None)
@@ -49,7 +54,8 @@ def quantize_onnx(fp32_path: Union[str, Path], int8_path: Union[str, Path], imag
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".yolox-int8-") as tmp:
         staged = Path(tmp) / "int8.onnx"
-        quantize_static(model, staged, _Batches(input_tensor.name, images, fixed_batch or 8),
+        batches = _Batches(input_tensor.name, images, fixed_batch or 8, fixed=bool(fixed_batch))
+        quantize_static(model, staged, batches,
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=keep_float or None,
                         calibrate_method=CalibrationMethod.MinMax)

@@ -35,6 +35,8 @@ def quantize_openvino(fp32_xml: Union[str, Path], int8_xml: Union[str, Path], im
     batch = model.input(0).get_partial_shape()[0]
     size = batch.get_length() if batch.is_static else 1
     feeds = [images[i:i + size] for i in range(0, len(images) - size + 1, size)]
+    if not feeds:
+        raise ValueError(f"{len(images)} calibration images for a model of fixed batch {size}: give at least {size}")
     start = time.perf_counter()
     quantized = nncf.quantize(model, nncf.Dataset(feeds), preset=nncf.QuantizationPreset.MIXED,
                               subset_size=len(feeds),
