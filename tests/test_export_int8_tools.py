@@ -65,3 +65,24 @@ def test_calib_images_without_int8_is_an_error(tmp_path):
     with pytest.raises(SystemExit, match="--calib-images is for --int8"):
         export_openvino.main(["--output-name", str(tmp_path / "x.xml"), "--calib-images", "8", *TINY])
     assert not list(tmp_path.iterdir())
+
+
+def test_export_openvino_checks_a_dynamic_ir_at_batch_1_and_2_and_fails_on_a_mismatch(tmp_path, monkeypatch,
+                                                                                       capture_log):
+    from yolox.deploy.openvino_export import check_openvino
+    from yolox.tools import export_openvino
+
+    def off_at_batch_2(path, reference, images, **kwargs):
+        if len(images) == 2:
+            reference = reference.copy()
+            reference[1, 0, 4] += 1e-3  # one objectness beyond the score tolerance
+        return check_openvino(path, reference, images, **kwargs)
+
+    monkeypatch.setattr(export_openvino, "check_openvino", off_at_batch_2)
+    log = capture_log("INFO")
+    out = tmp_path / "dynamic.xml"
+    assert export_openvino.main(["--output-name", str(out), "--dynamic", *TINY]) == 1
+    checks = [m for m in log if m.startswith("OpenVINO vs PyTorch")]
+    assert len(checks) == 2 and checks[0].endswith(": OK") and checks[1].endswith(": MISMATCH")
+    assert ModelMetadata.from_json(ov.Core().read_model(str(out)).get_rt_info(METADATA_KEY).astype(str)).batch_size \
+        is None
