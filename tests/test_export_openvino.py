@@ -155,3 +155,14 @@ def test_a_save_cut_short_leaves_the_old_xml_and_no_temp_files(ir, tmp_path, mon
     assert (tmp_path / "pair.xml").read_bytes() == old_xml
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.bin", "pair.xml"]
     assert OpenVINOBackend(tmp_path / "pair.xml").metadata.exp_name == "tiny"  # same weights: still valid
+
+
+def test_on_a_cpu_without_bf16_none_means_fp32_and_bf16_is_refused(ir, monkeypatch):
+    """The other branch of the test above, whatever this CPU has."""
+    from yolox.deploy.backends import openvino_backend
+
+    monkeypatch.setattr(openvino_backend, "cpu_supports_bf16", lambda core=None: False)
+    assert OpenVINOBackend(ir).inference_precision == "fp32"
+    with pytest.raises(ValueError, match=r"precision='bf16': this CPU cannot compute in bfloat16 .*use "
+                                         r"precision='fp32' or None"):
+        OpenVINOBackend(ir, precision="bf16")
