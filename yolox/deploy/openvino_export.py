@@ -49,9 +49,13 @@ def save_ir(ov_model, xml_path: Union[str, Path], metadata: ModelMetadata) -> Pa
     with tempfile.TemporaryDirectory(prefix=f".{xml_path.stem}.", dir=xml_path.parent) as tmp:
         staged = Path(tmp) / "model.xml"
         ov.save_model(ov_model, staged, compress_to_fp16=False)
-        # The hash goes into the .xml only; the .bin of a second save is the same bytes.
-        ov_model.set_rt_info(file_sha256(bin_path(staged)), BIN_HASH_KEY)
+        # The hash goes into the .xml only; the .bin of a second save is the same bytes (checked).
+        digest = file_sha256(bin_path(staged))
+        ov_model.set_rt_info(digest, BIN_HASH_KEY)
         ov.save_model(ov_model, staged, compress_to_fp16=False)
+        if file_sha256(bin_path(staged)) != digest:
+            raise RuntimeError(f"{xml_path}: openvino.save_model wrote different weights for the same model twice; "
+                               "the .bin hash cannot be recorded (nothing was written)")
         _move_into_place(bin_path(staged), bin_path(xml_path))
         _move_into_place(staged, xml_path)  # last: until now the old .xml refuses the new .bin
     logger.info("wrote {} + {} ({:.1f} MB, OpenVINO IR, precision {})", xml_path, bin_path(xml_path).name,
