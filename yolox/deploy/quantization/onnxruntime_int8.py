@@ -58,6 +58,8 @@ def quantize_onnx(fp32_path: Union[str, Path], int8_path: Union[str, Path], imag
         quantize_static(model, staged, batches,
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=keep_float or None,
+                        # MinMax holds two numbers per tensor and image (its augmented graph reduces each
+                        # activation); the histogram methods hold whole activations: gigabytes at 640.
                         calibrate_method=CalibrationMethod.MinMax)
         quantized = onnx.load(str(staged))
     _mark_int8(quantized)
