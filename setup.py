@@ -1,5 +1,5 @@
 """Installable `yolox` package: `pip install -e .` after `pip install -r requirements.txt`
-(`pip install -e ".[loggers]"` adds the optional loggers)."""
+(`pip install -e ".[loggers]"` adds the optional loggers, `".[deploy]"` OpenVINO and NNCF)."""
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -9,8 +9,13 @@ ROOT = Path(__file__).parent
 # Optional: the libraries of `tools/train.py -l wandb` and `-l mlflow`, imported only when chosen.
 # mlflow-skinny is MLflow's tracking client without its server and UI (the full `mlflow` provides the
 # same module); python-dotenv reads the .env file Megvii's MLflow logger documents.
+# deploy: tools/export_openvino.py, the OpenVINO backend and INT8 quantization of an IR (NNCF), imported only
+# there; nncf installs against the torch already present (it pins none).
 # tests/test_requirements.py reads this literal.
-EXTRAS = {"loggers": ["wandb>=0.15", "mlflow-skinny>=2.0", "python-dotenv>=0.20"]}
+EXTRAS = {
+    "loggers": ["wandb>=0.15", "mlflow-skinny>=2.0", "python-dotenv>=0.20"],
+    "deploy": ["openvino>=2024.0", "nncf>=2.10"],
+}
 
 
 def read_requirements() -> list:

@@ -28,8 +28,8 @@ def _parser(tool: str):
 def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
     install = "pip install -r requirements.txt && pip install -e ."
     assert f"{install} && python tools/train.py -f exps/example/yolox_nano_sample.py" in README
-    # The tests' install adds the optional loggers, so their tests run rather than skip.
-    test_command = 'pip install -r requirements.txt && pip install -e ".[loggers]" && pytest'
+    # The tests' install adds the optional loggers and deploy extras, so their tests run rather than skip.
+    test_command = 'pip install -r requirements.txt && pip install -e ".[loggers,deploy]" && pytest'
     assert test_command in README
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     pattern = re.search(r"grep -m1 -E '([^']+)' README.md", ci)

@@ -1,5 +1,5 @@
 """Every third-party module the project imports is installed by the README's install command
-(requirements.txt, and setup.py's extras for the optional loggers, which CI installs too).
+(requirements.txt, and setup.py's extras for the optional loggers and deployment, which CI installs too).
 
 The imports are read with ``ast`` (nothing is run), so a module imported only on a rare path, inside a
 function or a ``try``, counts too. A package that happens to be on the machine proves nothing: a
@@ -111,3 +111,8 @@ def test_requirement_lines_parse_to_distribution_names(tmp_path):
 
 def test_the_logger_extra_is_read_from_setup_py():
     assert {"wandb", "mlflow-skinny", "python-dotenv"} <= extra_distributions(REPO_ROOT / "setup.py")
+
+
+def test_the_deploy_extra_brings_openvino_and_nncf():
+    """tools/export_openvino.py, the OpenVINO backend and NNCF quantization import them."""
+    assert {"openvino", "nncf"} <= extra_distributions(REPO_ROOT / "setup.py")

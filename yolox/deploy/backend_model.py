@@ -9,7 +9,7 @@ import torch
 
 from .detector import Detector
 
-__all__ = ["BackendModel"]
+__all__ = ["BackendModel", "evaluate_detector"]
 
 
 class BackendModel:
@@ -30,3 +30,15 @@ class BackendModel:
             raise ValueError(f"the loader gives {size} images, the model file takes {expected}")
         blob = images.detach().to("cpu", torch.float32).numpy()
         return torch.from_numpy(np.ascontiguousarray(self.detector.forward(blob)))
+
+
+def evaluate_detector(exp, detector: Detector, *, batch_size: int = 8, return_outputs: bool = False) -> tuple:
+    """(ap50_95, ap50, summary[, outputs]) of ``detector``'s file on ``exp``'s eval split, scored as
+    tools/eval.py scores a checkpoint. The file's input size must be ``exp.test_size`` (the loader
+    letterboxes to it)."""
+    size, file_size = tuple(int(v) for v in exp.test_size), tuple(detector.metadata.input_size)
+    if file_size != size:
+        raise ValueError(f"the file takes {file_size} images, the experiment evaluates at {size}: pass --tsize "
+                         f"{file_size[0]} (or test_size {file_size}) or export at {size}")
+    evaluator = exp.get_evaluator(batch_size, False, False, detector.legacy)
+    return evaluator.evaluate(BackendModel(detector), False, None, return_outputs=return_outputs)

@@ -76,10 +76,9 @@ def make_parser() -> argparse.ArgumentParser:
 def score_detector(exp, detector, *, batch_size: int) -> tuple:
     """(AP50:95, AP50) of ``detector`` on ``exp``'s validation set, by its own evaluator: the
     detector's forward pass (``BackendModel``), the evaluator's post-processing and scorer."""
-    from yolox.deploy.backend_model import BackendModel
+    from yolox.deploy.backend_model import evaluate_detector
 
-    evaluator = exp.get_evaluator(batch_size, False, False, detector.legacy)
-    ap50_95, ap50, _ = evaluator.evaluate(BackendModel(detector), False, None)
+    ap50_95, ap50, _ = evaluate_detector(exp, detector, batch_size=batch_size)
     return float(ap50_95), float(ap50)
 
 
