@@ -1,4 +1,4 @@
-"""``Detector``: one API for checkpoints, TorchScript and ONNX files. Each backend gives the
+"""``Detector``: one API for checkpoints, TorchScript, ONNX and OpenVINO files. Each backend gives the
 checkpoint's boxes (the torch ``Predictor``'s), files carry their metadata, batches equal single
 images, an ONNX file runs without torch, and a wrong file says what is wrong."""
 import json
@@ -22,15 +22,19 @@ CONF, NMS = 0.3, 0.45
 
 @pytest.fixture(scope="module")
 def exported(sample_model, tmp_path_factory):
-    """The sample checkpoint exported by the export tools: ONNX (raw boxes, fixed batch 2) and
-    TorchScript (boxes decoded in the module, any batch)."""
+    """The sample checkpoint exported by the export tools: ONNX (raw boxes, fixed batch 2),
+    OpenVINO (raw boxes, any batch) and TorchScript (boxes decoded in the module, any batch)."""
     from yolox.deploy.model_loading import export_metadata, model_for_export
     from yolox.deploy.torchscript_export import export_torchscript
     from yolox.exp import get_exp
     from yolox.tools import export_onnx
 
     out = tmp_path_factory.mktemp("exported")
-    files = {"onnx": out / "sample.onnx", "torchscript": out / "sample.torchscript.pt"}
+    files = {"onnx": out / "sample.onnx", "torchscript": out / "sample.torchscript.pt", "openvino": out / "sample.xml"}
+    from yolox.tools import export_openvino
+
+    assert export_openvino.main(["--output-name", str(files["openvino"]), "--dynamic", "-f",
+                                 str(sample_model["exp_file"]), "-c", str(sample_model["ckpt"])]) == 0
     assert export_onnx.main(["--output-name", str(files["onnx"]), "--batch-size", "2", "-f",
                              str(sample_model["exp_file"]), "-c", str(sample_model["ckpt"])]) == 0
     # TorchScript by the function the tool calls (the tool's own checks are test_export_onnx_torchscript's).
@@ -61,11 +65,12 @@ def assert_same_detections(got, expected):
     np.testing.assert_allclose(got.scores, expected.scores, atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["pth", "onnx", "torchscript"])
+@pytest.mark.parametrize("kind", ["pth", "onnx", "torchscript", "openvino"])
 def test_each_backend_gives_the_checkpoints_boxes(kind, sample_model, exported, reference):
     path = sample_model["ckpt"] if kind == "pth" else exported[kind]
-    detector = Detector(path, conf=CONF, nms=NMS, device="cpu")
-    assert detector.backend.name == {"pth": "torch", "torchscript": "torchscript"}.get(kind, "onnxruntime")
+    options = {"precision": "fp32"} if kind == "openvino" else {"device": "cpu"}
+    detector = Detector(path, conf=CONF, nms=NMS, **options)
+    assert detector.backend.name == {"pth": "torch"}.get(kind, {"onnx": "onnxruntime"}.get(kind, kind))
     found = detector([str(p) for p in sample_model["images"]])
     assert len(found) == len(reference)
     for got, expected in zip(found, reference):
