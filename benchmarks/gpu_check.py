@@ -63,7 +63,7 @@ class Check:
 
 @dataclass
 class Settings:
-    """Sizes of one run: the full GPU check, or --smoke (tiny, runs on a CPU in a few minutes)."""
+    """Sizes of one run: the full GPU check, or --smoke (tiny sizes: well under a minute on a CPU)."""
 
     smoke: bool
     device: torch.device
@@ -107,6 +107,27 @@ def _run(cmd: List[str], *, cwd: Path, timeout: float) -> str:
     return output
 
 
+def _tool(s: Settings, name: str, argv: List[object]) -> str:
+    """tools/<name>.py with ``argv``, its output: in a process of its own on the GPU run; in --smoke,
+    its ``main(argv)`` in this process (the same arguments, without the seconds a fresh interpreter
+    costs on a loaded CPU), its log captured. torchrun's step is a process of its own in both."""
+    if not s.smoke:
+        return _run([sys.executable, REPO_ROOT / "tools" / f"{name}.py", *argv], cwd=s.workdir, timeout=300)
+    from loguru import logger
+
+    tool = importlib.import_module(f"yolox.tools.{name}")
+    lines: List[str] = []
+    handler = logger.add(lines.append, level="INFO", format="{message}")
+    try:
+        code = tool.main([str(a) for a in argv])
+    finally:
+        logger.remove(handler)
+    if code:
+        raise AssertionError(f"tools/{name}.py {' '.join(map(str, argv[:4]))} ... returned {code}:\n"
+                             + "".join(lines)[-2000:])
+    return "".join(lines)
+
+
 # ------------------------------------------------------------------ the test suite's CUDA tests
 def cuda_tests(s: Settings) -> Dict[str, object]:
     if not s.cuda:
@@ -118,21 +139,29 @@ def cuda_tests(s: Settings) -> Dict[str, object]:
 
 
 # ------------------------------------------------------------------ the sample experiment
+# --smoke: 8 training and 4 validation scenes of 64 px (2 iterations an epoch at batch 4)
+SMOKE_SAMPLE = dict(num_train=8, num_val=4, img_size=(64, 64), min_side=12, max_side=32)
+SMOKE_SIZE = 64  # px, for the smoke's training runs and throughput steps
+
+
 def sample_data(s: Settings) -> Path:
+    """The sample dataset (tools/make_sample_dataset.py's generator, in this process): the full one
+    (400 + 80 scenes of 320 px), or SMOKE_SAMPLE."""
+    from yolox.data.synthetic_dataset import SampleSpec, make_sample_dataset
+
     root = s.workdir / "sample"
     if not (root / "annotations" / "instances_val2017.json").is_file():
-        size = ["--num-train", 16, "--num-val", 8, "--size", 128, 128] if s.smoke else []
-        _run([sys.executable, REPO_ROOT / "tools" / "make_sample_dataset.py", "--out", root, *size],
-             cwd=s.workdir, timeout=300)
+        make_sample_dataset(root, SampleSpec(**SMOKE_SAMPLE) if s.smoke else SampleSpec())
     return root
 
 
 def sample_overrides(s: Settings, *, max_epoch: int) -> List[str]:
     overrides = ["data_dir", sample_data(s), "output_dir", s.workdir / "out", "max_epoch", max_epoch,
                  "warmup_epochs", 1, "no_aug_epochs", 1, "eval_interval", 1, "test_conf", 0.001]
-    if s.smoke:  # the e2e test's shrunk sample: 128 px, width 0.125, no worker processes
-        overrides += ["width", 0.125, "input_size", "128,128", "test_size", "128,128", "multiscale_range", 0,
-                      "data_num_workers", 0, "print_interval", 2]
+    if s.smoke:  # the sample shrunk: 64 px, width 0.125, no worker processes, no report drawing
+        size = f"{SMOKE_SIZE},{SMOKE_SIZE}"
+        overrides += ["width", 0.125, "input_size", size, "test_size", size, "multiscale_range", 0,
+                      "data_num_workers", 0, "print_interval", 1, "report_after_train", False]
     return [str(o) for o in overrides]
 
 
@@ -145,8 +174,8 @@ def train_resume_eval(s: Settings, amp: str) -> Dict[str, object]:
     flags = ["--fp16"] if amp == "fp16" else ["--amp", amp]
     batch = ["-b", 4 if s.smoke else 32]
     epochs = 1 if s.smoke else 2
-    _run([sys.executable, REPO_ROOT / "tools" / "train.py", "-f", SAMPLE_EXP, "-d", 1, *batch, *flags, "-expn", name,
-          "-l", "none", *sample_overrides(s, max_epoch=epochs)], cwd=s.workdir, timeout=300)
+    _tool(s, "train", ["-f", SAMPLE_EXP, "-d", 1, *batch, *flags, "-expn", name, "-l", "none",
+                       *sample_overrides(s, max_epoch=epochs)])
     run_dir = s.workdir / "out" / name
     ckpt = torch.load(run_dir / "latest_ckpt.pth", map_location="cpu", weights_only=True)
     assert ckpt["start_epoch"] == epochs, f"latest_ckpt.pth after {epochs} epochs records {ckpt['start_epoch']}"
@@ -160,8 +189,8 @@ def train_resume_eval(s: Settings, amp: str) -> Dict[str, object]:
     assert "resumed from" in log and f"at epoch {epochs + 1}" in log, f"--resume did not start at epoch {epochs + 1}"
     precision = Precision.resolve(amp, s.device)
     assert f"mixed precision: {precision}" in log, f"train_log.txt does not say '{precision}'"
-    out = _run([sys.executable, REPO_ROOT / "tools" / "eval.py", "-f", SAMPLE_EXP, "-c", run_dir / "best_ckpt.pth",
-                "-b", 8, "--amp", amp, *sample_overrides(s, max_epoch=epochs + 1)], cwd=s.workdir, timeout=300)
+    out = _tool(s, "eval", ["-f", SAMPLE_EXP, "-c", run_dir / "best_ckpt.pth", "-b", 8, "--amp", amp,
+                            *sample_overrides(s, max_epoch=epochs + 1)])
     ap = re.findall(r"AP50:95 ([0-9.]+), AP50 ([0-9.]+)", out)
     assert ap, "tools/eval.py printed no AP line"
     ap50_95, ap50 = map(float, ap[-1])
@@ -304,7 +333,7 @@ def inference(s: Settings, batch: int, *, compiled: bool) -> Dict[str, object]:
     """Eval-mode forward under fp16 autocast (bf16 on a CPU) + postprocess, ms per image."""
     if compiled and not s.cuda:
         raise Skip("torch.compile timing is CUDA only (a minute of compiling per shape on a CPU)")
-    model_name, size = ("yolox-nano", 128) if s.smoke else ("yolox-s", 640)
+    model_name, size = ("yolox-nano", SMOKE_SIZE) if s.smoke else ("yolox-s", 640)
     batch = min(batch, 2) if s.smoke else batch
     model = _benchmark_model(model_name, size, s.device)
     if compiled:
@@ -363,7 +392,7 @@ def main(argv=None) -> int:
             run_check(f"train_{amp}", lambda amp=amp: train_resume_eval(s, amp), checks)
         for model_name, size, batch in (("yolox-s", 640, 64), ("yolox-nano", 416, 128)):
             if s.smoke:
-                size, batch = 128, 2
+                size, batch = SMOKE_SIZE, 2
             for loader in (False, True):
                 label = f"throughput_{model_name}_{size}_b{batch}_{'loader' if loader else 'synthetic'}"
                 run_check(label, lambda m=model_name, z=size, b=batch, ld=loader: throughput(s, m, z, b, loader=ld),

@@ -1,5 +1,6 @@
-"""Training step time of yolox_nano at 416, batch 8, and the trainer's own overhead, in float32
-and under mixed precision (``--precisions fp32 bf16``: CPU autocast in bfloat16, same run).
+"""Training step time of yolox_nano at 416, batch 8 (or ``--model s --size 640``), and the trainer's
+own overhead, in float32 and under mixed precision (``--precisions fp32 bf16``: CPU autocast in
+bfloat16, same run).
 
 Two measurements on the same model, optimizer and batch (synthetic images, 12 random boxes per
 image, so data loading is out of the picture):
@@ -15,6 +16,7 @@ under 5% of the step. Median of ``--repeats`` after ``--warmup``.
     python benchmarks/train_step.py
     python benchmarks/train_step.py --batch 8 --size 416 --repeats 5
     python benchmarks/train_step.py --precisions fp32 bf16   # bf16 rows beside fp32's
+    python benchmarks/train_step.py --model s --size 640 --batch 2 --precisions fp32 bf16
 
 The machine may be shared: the load average is printed with the table; quote figures from an
 idle machine.
@@ -40,7 +42,7 @@ from yolox.exp import get_exp  # noqa: E402
 from yolox.utils.ema import ModelEMA  # noqa: E402
 from yolox.utils.precision import AMP_CHOICES  # noqa: E402
 
-# Megvii YOLOX on this 2-core machine, same setting, seconds.
+# Megvii YOLOX on this 2-core machine, nano at 416, batch 8, seconds.
 REFERENCE = {"forward": 0.32, "loss": 0.03, "backward": 0.35, "EMA": 0.011, "step": 0.71}
 
 
@@ -79,10 +81,10 @@ class TimedTrainer(Trainer):
         return timed
 
 
-def build_trainer(batch: int, size: int, amp: Optional[str] = None) -> Trainer:
-    """A Trainer whose loop pieces are set up by hand, fed one fixed batch forever; ``amp``: None
-    (float32), "fp16" or "bf16" (``--amp``)."""
-    exp = get_exp(exp_name="yolox-nano")
+def build_trainer(batch: int, size: int, amp: Optional[str] = None, model: str = "nano") -> Trainer:
+    """A Trainer of yolox-``model`` whose loop pieces are set up by hand, fed one fixed batch forever;
+    ``amp``: None (float32), "fp16" or "bf16" (``--amp``)."""
+    exp = get_exp(exp_name=f"yolox-{model}")
     exp.input_size = exp.test_size = (size, size)
     exp.print_interval = 10 ** 9  # time the iteration, not the console
     args = Namespace(batch_size=batch, fp16=False, amp=amp, experiment_name="bench", logger="none")
@@ -117,8 +119,9 @@ def split_step(trainer: Trainer) -> dict:
     return times
 
 
-def measure(batch: int, size: int, warmup: int, repeats: int, amp: Optional[str] = None) -> dict:
-    trainer = build_trainer(batch, size, amp)
+def measure(batch: int, size: int, warmup: int, repeats: int, amp: Optional[str] = None,
+            model: str = "nano") -> dict:
+    trainer = build_trainer(batch, size, amp, model)
     trainer.model.train()
     for _ in range(warmup):
         trainer.train_one_iter()
@@ -138,6 +141,7 @@ def measure(batch: int, size: int, warmup: int, repeats: int, amp: Optional[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="nano", choices=["nano", "tiny", "s"], help="yolox-<model>")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=416)
     parser.add_argument("--warmup", type=int, default=2)
@@ -146,17 +150,18 @@ def main() -> None:
                         help="fp32 and/or mixed precision (--amp) rows, measured one after the other in this run")
     opts = parser.parse_args()
     load_before = os.getloadavg()[0]
-    results = {p: measure(opts.batch, opts.size, opts.warmup, opts.repeats, None if p == "fp32" else p)
+    results = {p: measure(opts.batch, opts.size, opts.warmup, opts.repeats, None if p == "fp32" else p, opts.model)
                for p in opts.precisions}
+    reference = REFERENCE if (opts.model, opts.size, opts.batch) == ("nano", 416, 8) else {}
     parts = ("forward", "loss", "backward", "optimizer", "EMA", "other", "step")
     first = opts.precisions[0]
     rows = [(k, *(f"{results[p][k]:.4f}" for p in opts.precisions),
              *(f"{results[p][k] / results[first][k]:.2f}x" for p in opts.precisions[1:]),
-             f"{REFERENCE[k]:.3f}" if k in REFERENCE else "-",
+             f"{reference[k]:.3f}" if k in reference else "-",
              f"{100 * results[first][k] / results[first]['step']:.1f}%") for k in parts]
     headers = ["part", *(f"{p} (s)" for p in opts.precisions), *(f"{p}/{first}" for p in opts.precisions[1:]),
                "Megvii (s)", f"share of {first} step"]
-    print(f"yolox_nano {opts.size}x{opts.size}, batch {opts.batch}, CPU threads {torch.get_num_threads()}, "
+    print(f"yolox_{opts.model} {opts.size}x{opts.size}, batch {opts.batch}, CPU threads {torch.get_num_threads()}, "
           f"median of {opts.repeats}; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
     for p, result in results.items():

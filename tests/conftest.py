@@ -17,6 +17,13 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 UNDER_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 CUDA_SKIP_REASON = "needs CUDA (no GPU on this machine)"
 
+# One intra-op thread for the tests and, through OMP_NUM_THREADS, for the processes they start, unless
+# the caller set OMP_NUM_THREADS. The tests' models are tiny, and on a shared 2-core machine OpenMP's
+# spin-waiting pools cost far more than they compute: tests/test_trainer_runs.py took 175 s (90 s of
+# CPU) with 2 threads at load average 8, and 31 s (20 s of CPU) with 1.
+TEST_THREADS = int(os.environ.setdefault("OMP_NUM_THREADS", "1"))
+torch.set_num_threads(TEST_THREADS)
+
 
 def _require(path: Path, what: str) -> Path:
     if not path.exists():

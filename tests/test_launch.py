@@ -64,6 +64,11 @@ def _rank_using_the_dist_helpers(out_dir: str) -> None:
             assert marker.read_text() == "0"
     synchronize()
     _record_rank(out_dir, "two")
+    # The launcher's way of starting processes, not the "spawn" that started this rank: its data
+    # loader workers fork (on Linux) instead of importing torch afresh each.
+    import multiprocessing
+
+    Path(out_dir, f"start-method-{rank}").write_text(multiprocessing.get_start_method())
 
 
 @pytest.mark.slow  # spawns two processes
@@ -77,6 +82,10 @@ def test_two_processes_on_the_cpu_run_main_on_every_rank_of_one_group(tmp_path):
         {"rank": 0, "world_size": 2, "backend": "gloo", "local_rank": "0"},
         {"rank": 1, "world_size": 2, "backend": "gloo", "local_rank": "1"},
     ]
+    import multiprocessing
+
+    for rank in (0, 1):
+        assert (tmp_path / f"start-method-{rank}").read_text() == multiprocessing.get_start_method()
 
 
 def test_under_torchrun_the_group_comes_from_the_environment_with_the_timeout_given(monkeypatch, capture_log):

@@ -65,3 +65,21 @@ def test_bf16_losses_on_the_reference_fixtures_within_1e_2_of_fp32(variant):
         bf16 = as_floats(losses)
         for key in LOSS_KEYS:
             assert bf16[key] == pytest.approx(fp32[key], rel=1e-2, abs=1e-4), f"{name}: {key}"
+
+
+@pytest.mark.parametrize("capability, emulated, native", [((7, 0), True, False), ((7, 5), True, False),
+                                                          ((8, 0), True, True), ((9, 0), True, True)])
+def test_cuda_bf16_needs_ampere_even_where_torch_counts_emulation(monkeypatch, capability, emulated, native):
+    """torch.cuda.is_bf16_supported() says yes on a V100 or T4 (it counts emulation, by default): the
+    policy asks the requested GPU's compute capability instead, so --amp bf16 there fails at once."""
+    asked = []
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: emulated)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or capability)
+    if native:
+        assert Precision.resolve("bf16", "cuda:1").dtype == torch.bfloat16
+    else:
+        with pytest.raises(ValueError, match=r"cuda:1 has no native bfloat16.*use --fp16"):
+            Precision.resolve("bf16", "cuda:1")
+    assert asked == [torch.device("cuda:1")]  # the GPU the run uses, not the current one
+    assert Precision.resolve("fp16", "cuda:1").grad_scaler  # --fp16 needs no bfloat16

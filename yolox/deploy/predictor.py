@@ -52,6 +52,8 @@ class Predictor:
     def predict(self, img: np.ndarray) -> Detections:
         """Detections of ``img`` above ``conf`` after NMS, in its own pixels."""
         tensor, ratio = self.preprocess(img)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # the image's copy and earlier GPU work stay out of the time
         start = time.perf_counter()
         with self.precision.autocast():
             outputs = self.model(tensor)  # [1, A, 5 + C]

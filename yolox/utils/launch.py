@@ -7,6 +7,7 @@ the trainer.
 """
 import contextlib
 import functools
+import multiprocessing
 import os
 import socket
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def _spawn_ranks(main_func: Callable, config: LaunchConfig, args: tuple) -> None
     logger.info("spawning {} processes (world size {}) at {}", config.num_gpus_per_machine, config.world_size,
                 dist_url)
     # start_processes passes only the process index; the rest travels bound by keyword.
-    worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=args)
+    worker = functools.partial(_worker, main_func=main_func, config=config, dist_url=dist_url, args=args,
+                               start_method=multiprocessing.get_start_method())
     context = mp.start_processes(worker, nprocs=config.num_gpus_per_machine, start_method="spawn", daemon=False,
                                  join=False)
     with forwarding_signals(context.processes):
@@ -129,7 +131,13 @@ def _spawn_ranks(main_func: Callable, config: LaunchConfig, args: tuple) -> None
             raise SystemExit(err.exit_code) from None
 
 
-def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple) -> None:
+def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_url: str, args: tuple,
+            start_method: Optional[str] = None) -> None:
+    if start_method:
+        # A spawned process inherits "spawn" as its default start method, so its data loader workers
+        # would each start a fresh interpreter and import torch again (seconds per worker, every epoch
+        # and evaluation). The launcher's default (fork on Linux) is what torchrun's ranks use.
+        multiprocessing.set_start_method(start_method, force=True)
     os.environ["LOCAL_RANK"] = str(local_rank)
     os.environ["LOCAL_WORLD_SIZE"] = str(config.num_gpus_per_machine)  # as torchrun sets it (RAM cache check)
     if not torch.cuda.is_available() and "OMP_NUM_THREADS" not in os.environ:

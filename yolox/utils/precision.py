@@ -20,7 +20,7 @@ from typing import ContextManager, Optional, Union
 import torch
 from loguru import logger
 
-__all__ = ["AMP_CHOICES", "Precision", "amp_request", "cpu_has_native_bf16"]
+__all__ = ["AMP_CHOICES", "Precision", "amp_request", "cpu_has_native_bf16", "cuda_has_native_bf16"]
 
 AMP_CHOICES = ("fp16", "bf16")
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -48,6 +48,16 @@ def cpu_has_native_bf16() -> bool:
     return bool(checker()) if checker is not None else False
 
 
+def cuda_has_native_bf16(device: Union[str, torch.device] = "cuda") -> bool:
+    """Whether GPU ``device`` computes bfloat16 natively: Ampere or newer (compute capability 8+), or
+    ROCm. Not ``torch.cuda.is_bf16_supported()``: it also says yes for older GPUs that merely emulate
+    bfloat16 (slowly), and it reads the current GPU, not ``device``."""
+    if torch.version.hip:
+        return True
+    major, _minor = torch.cuda.get_device_capability(torch.device(device))
+    return major >= 8
+
+
 @dataclass(frozen=True)
 class Precision:
     """How a run computes on ``device_type`` ("cuda", "cpu"): ``dtype`` None is plain float32,
@@ -59,15 +69,17 @@ class Precision:
     @classmethod
     def resolve(cls, request: Union[bool, str, None], device: Union[str, torch.device]) -> "Precision":
         """``request``: None / False (float32), True or "fp16" (the device's reduced precision), "bf16"."""
-        device_type = torch.device(device).type
+        device = torch.device(device)
+        device_type = device.type
         name = amp_request(request)
         if name is None:
             return cls(device_type=device_type)
         if name == "fp16" and device_type != "cuda":
             # CPU autocast's float16 kernels are slow; bfloat16 is the CPU's reduced precision.
             name = "bf16"
-        if name == "bf16" and device_type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ValueError("--amp bf16: this GPU has no bfloat16 support (it needs Ampere or newer); use --fp16")
+        if name == "bf16" and device_type == "cuda" and not cuda_has_native_bf16(device):
+            raise ValueError(f"--amp bf16: GPU {device} has no native bfloat16 (it needs Ampere or newer, compute "
+                             "capability 8+); use --fp16")
         if name == "bf16" and device_type == "cpu" and not cpu_has_native_bf16():
             logger.warning("bf16 on this CPU: no AVX512-BF16/AMX, so bfloat16 is emulated and slower than float32")
         return cls(device_type=device_type, dtype=_DTYPES[name])
