@@ -131,3 +131,37 @@ def test_results_rows_survive_a_resume_and_unevaluated_epochs_stay_blank(tmp_pat
     rows = read_results(tmp_path / "results.csv")
     assert [(r["epoch"], r["ap50_95"], r["ap50"]) for r in rows] == [(1, None, None), (2, 0.2, 0.4), (3, None, None)]
     assert rows[2]["total_loss"] == 7.0 and rows[2]["iou_loss"] is None  # a term the loss did not report
+
+
+def test_a_failing_sink_is_logged_and_the_others_still_report(capture_log):
+    """A sink that raises (issue 26's find: TensorBoard drawing an untrained model's infinite boxes
+    stopped the README's sample run at its first evaluation) costs its report, not the training."""
+    from yolox.core.sinks.base import Sink, Sinks
+
+    class Broken(Sink):
+        def on_epoch(self, log):
+            raise OverflowError("cannot convert float infinity to integer")
+
+    class Recorder(Sink):
+        def __init__(self):
+            self.epochs = []
+
+        def on_epoch(self, log):
+            self.epochs.append(log)
+
+    recorder = Recorder()
+    messages = capture_log("ERROR")
+    Sinks([Broken(), recorder]).on_epoch("epoch 1")
+    assert recorder.epochs == ["epoch 1"]
+    assert any("Broken.on_epoch failed" in m for m in messages)
+
+
+def test_boxes_reaching_infinity_are_drawn_at_the_edge_and_nan_ones_skipped():
+    from yolox.utils.visualize import vis
+
+    img = np.zeros((40, 60, 3), np.uint8)
+    vis(img, np.array([[10, 5, np.inf, 30]], np.float32), np.array([0.9]), np.array([0]), conf=0.1)
+    assert img[12:29, 10].any() and img[30, 12:58].any()  # its left edge, and its bottom edge to the picture's end
+    blank = np.zeros((40, 60, 3), np.uint8)
+    vis(blank, np.array([[np.nan, 1, 5, 5]], np.float32), np.array([0.9]), np.array([1]), conf=0.1)
+    assert not blank.any()

@@ -29,8 +29,15 @@ def random_color() -> Tuple[int, int, int]:
 
 def draw_box(img: np.ndarray, box: Sequence[float], *, color: Tuple[int, int, int], label: Optional[str] = None,
              thickness: int = 2) -> np.ndarray:
-    """Draw box [4] x1, y1, x2, y2 (pixels) on img [H, W, 3] in place, with ``label`` on a filled tag."""
-    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    """Draw box [4] x1, y1, x2, y2 (pixels) on img [H, W, 3] in place, with ``label`` on a filled tag.
+    Corners beyond the picture (an untrained model's boxes can reach infinity) are drawn at its
+    edge; a box with a NaN corner is not drawn."""
+    corners = np.asarray([float(v) for v in box], dtype=np.float64)
+    if np.isnan(corners).any():
+        return img
+    height, width = img.shape[:2]
+    corners = np.clip(corners, -1.0, [width, height, width, height])
+    x1, y1, x2, y2 = (int(round(v)) for v in corners)
     cv2.rectangle(img, (x1, y1), (x2, y2), color, thickness)
     if label:
         font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4

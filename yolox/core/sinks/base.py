@@ -9,9 +9,12 @@ The trainer calls, on rank 0 only and in this order::
     on_checkpoint           after the epoch's checkpoints are written
     on_end                  once, also after a failure or a preemption; then the sink is done
 
-A sink overrides the hooks it needs; the others do nothing.
+A sink overrides the hooks it needs; the others do nothing. A sink that fails is logged with its
+traceback and the run goes on: a logger or a drawing must never cost the training.
 """
 from typing import Iterable, List
+
+from loguru import logger
 
 from .events import CheckpointLog, EpochLog, EvaluationLog, IterationLog, RunEnd, RunStart
 
@@ -59,26 +62,28 @@ class Sinks(Sink):
     def __len__(self) -> int:
         return len(self.sinks)
 
-    def on_start(self, run: RunStart) -> None:
+    def _each(self, hook: str, payload) -> None:
         for sink in self.sinks:
-            sink.on_start(run)
+            try:
+                getattr(sink, hook)(payload)
+            except Exception:  # noqa: BLE001 - any failure of a sink is logged, the run goes on
+                logger.opt(exception=True).error("{}.{} failed; training goes on (this sink may miss this report)",
+                                                 type(sink).__name__, hook)
+
+    def on_start(self, run: RunStart) -> None:
+        self._each("on_start", run)
 
     def on_iteration(self, log: IterationLog) -> None:
-        for sink in self.sinks:
-            sink.on_iteration(log)
+        self._each("on_iteration", log)
 
     def on_evaluation(self, log: EvaluationLog) -> None:
-        for sink in self.sinks:
-            sink.on_evaluation(log)
+        self._each("on_evaluation", log)
 
     def on_epoch(self, log: EpochLog) -> None:
-        for sink in self.sinks:
-            sink.on_epoch(log)
+        self._each("on_epoch", log)
 
     def on_checkpoint(self, log: CheckpointLog) -> None:
-        for sink in self.sinks:
-            sink.on_checkpoint(log)
+        self._each("on_checkpoint", log)
 
     def on_end(self, end: RunEnd) -> None:
-        for sink in self.sinks:
-            sink.on_end(end)
+        self._each("on_end", end)
