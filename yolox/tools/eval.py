@@ -132,8 +132,10 @@ def file_model(exp, request: EvalRequest) -> Tuple[object, int]:
     if meta.legacy and not request.legacy:
         logger.info("{}: legacy preprocessing (the file's metadata)", request.ckpt)
         request.legacy = True
-    logger.info("evaluating {} with the {} backend ({} classes)", request.ckpt, detector.backend.name,
-                meta.num_classes)
+    # OpenVINO compiles an fp32 IR in bf16 on CPUs that have it: say which precision is scored.
+    computed = getattr(detector.backend, "inference_precision", meta.precision)
+    logger.info("evaluating {} with the {} backend ({} classes, computing in {})", request.ckpt,
+                detector.backend.name, meta.num_classes, computed)
     return BackendModel(detector), meta.num_classes
 
 
