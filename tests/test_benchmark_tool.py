@@ -34,3 +34,16 @@ def test_benchmark_exports_scores_and_times_each_format(sample_model, tmp_path, 
         assert row["size_mb"] > 0 and row["latency_ms"] > 0 and row["throughput"] > 0
         assert row["ap50_95"] == pytest.approx(rows["torch"]["ap50_95"], abs=0.005)
         assert row["ap50"] == pytest.approx(rows["torch"]["ap50"], abs=0.005)
+
+
+def test_one_experiment_loads_a_checkpoint_fused_then_plain(sample_model):
+    """load_model builds a fresh network each time: the fused load must not leave exp's cached
+    model fused for the next (plain) load of the same checkpoint."""
+    from yolox.deploy.model_loading import load_model
+    from yolox.exp import get_exp
+
+    exp = get_exp(str(sample_model["exp_file"]))
+    fused = load_model(exp, sample_model["ckpt"], fuse=True)
+    plain = load_model(exp, sample_model["ckpt"])
+    assert plain.model is not fused.model
+    assert any(name.endswith("bn.weight") for name, _ in plain.model.named_parameters())

@@ -88,6 +88,9 @@ def load_model(exp, ckpt_path: Optional[Union[str, Path]] = None, *, device: Uni
     if ckpt_path is not None:
         ckpt = read_checkpoint(ckpt_path, allow_pickle=allow_pickle)
         apply_checkpoint_architecture(exp, ckpt, source=str(ckpt_path))
+    # Exp.get_model caches its network: a second load must not get the first one's fused layers,
+    # weights or decode switch (tools/benchmark.py loads one experiment's checkpoint several ways).
+    exp.model = None
     model = exp.get_model()
     if ckpt:
         load_exact_weights(model, checkpoint_weights(ckpt, prefer_ema=prefer_ema), str(ckpt_path))
