@@ -133,7 +133,7 @@ def format_table(rows: List[FormatRow], *, batch: int) -> str:
                       f"{r.throughput:.1f}", f"{base.latency_ms / r.latency_ms:.2f}x"])
     headers = ["format", "MB", "AP50:95", "AP50", "dAP (pts)", "ms/img b1", "pre / fwd / post ms",
                f"img/s b{batch}", f"speed-up vs {base.format}"]
-    return tabulate(lines, headers=headers, tablefmt="github")
+    return tabulate(lines, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def _fmt(value: Optional[float], digits: int) -> str:
