@@ -44,7 +44,16 @@ def _imported_modules(path: Path, source: Optional[str] = None) -> Set[str]:
             module = ".".join(base + ([node.module] if node.module else []))
             found.add(module)
             found.update(f"{module}.{alias.name}" for alias in node.names)
+        elif _is_lazy_export_table(node):
+            # A package's lazy exports ({".module": names}, yolox.utils.lazy_exports) import on first use.
+            found.update(".".join(package + [key.value.lstrip(".")]) for key in node.value.keys)
     return found
+
+
+def _is_lazy_export_table(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+            and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets)
+            and all(isinstance(k, ast.Constant) and str(k.value).startswith(".") for k in node.value.keys))
 
 
 def _torch_private_uses(path: Path) -> List[str]:
