@@ -154,9 +154,7 @@ def sample_model(tmp_path_factory):
     predictions, as tests/test_onnx_demo.py's ``tiny_model``: Kaiming-initialised convolutions keep
     the activations of this narrow net alive to the head, small prediction weights and an
     objectness bias of -1 let some 50 boxes per image, about 3 strides wide, pass a 0.3 threshold."""
-    import math
 
-    from torch import nn
 
     from yolox.data.synthetic_dataset import SAMPLE_CLASSES, SampleSpec, make_sample_dataset
     from yolox.exp import get_exp
@@ -169,18 +167,9 @@ def sample_model(tmp_path_factory):
     exp_file.write_text(SAMPLE_MODEL_EXP.format(data_dir=str(data_dir), output_dir=str(root / "out")))
     exp = get_exp(str(exp_file))
     torch.manual_seed(0)
-    model = exp.get_model().eval()
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight)
-        for obj, cls, reg in zip(model.head.obj_preds, model.head.cls_preds, model.head.reg_preds):
-            obj.weight.normal_(0.0, 3e-3)
-            obj.bias.fill_(-1.0)
-            cls.weight.normal_(0.0, 2e-3)
-            cls.bias.zero_()
-            reg.weight.normal_(0.0, 1e-4)
-            reg.bias[2:].fill_(math.log(3.0))
+    from _lively_init import lively_init
+
+    model = lively_init(exp.get_model().eval(), obj_std=3e-3, obj_bias=-1.0, cls_std=2e-3)
     ckpt = root / "sample_ckpt.pth"
     torch.save({"model": model.state_dict(), "meta": model_meta(exp, list(SAMPLE_CLASSES))}, ckpt)
     images = sorted((Path(data_dir) / "val2017").glob("*.jpg"))

@@ -2,7 +2,6 @@
 fails: its detections on an image equal PyTorch's ``postprocess`` of the same model on the same
 letterboxed input (boxes within 1 px, same classes), and it draws them."""
 import json
-import math
 import subprocess
 import sys
 
@@ -10,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
+from _lively_init import lively_init
 from yolox.data.data_augment import preproc
 from yolox.exp import get_exp
 from yolox.utils import postprocess
@@ -41,19 +40,7 @@ def tiny_model():
     exp = get_exp(exp_name="yolox-nano")
     exp.width, exp.num_classes = 0.125, len(CLASS_NAMES)
     torch.manual_seed(0)
-    model = exp.get_model().eval()
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight)
-        for obj, cls, reg in zip(model.head.obj_preds, model.head.cls_preds, model.head.reg_preds):
-            obj.weight.normal_(0.0, 1e-3)
-            obj.bias.fill_(-2.5)
-            cls.weight.normal_(0.0, 1e-3)
-            cls.bias.zero_()
-            reg.weight.normal_(0.0, 1e-4)
-            reg.bias[2:].fill_(math.log(3.0))
-    return model
+    return lively_init(exp.get_model().eval(), obj_std=1e-3, obj_bias=-2.5, cls_std=1e-3)
 
 
 @pytest.fixture(scope="module")
