@@ -1,5 +1,6 @@
 """A class with AP 0 while the others learn (a minority class collapsing, issue 24's WBC) gets one
-clear warning from the trainer after warm-up, naming the class and where to see its figures."""
+clear warning from the trainer from half of the training on, naming the class and where to see its
+figures; earlier, after warm-up, one info line (a class with few boxes can start late in a good run)."""
 import math
 from argparse import Namespace
 
@@ -37,7 +38,7 @@ class ScriptedEvaluator(COCOEvaluator):
 
 def test_the_trainer_warns_once_per_collapse_after_warm_up(tmp_path, capture_log):
     exp = Exp()
-    exp.ema, exp.warmup_epochs, exp.output_dir = False, 1, str(tmp_path)
+    exp.ema, exp.warmup_epochs, exp.max_epoch, exp.output_dir = False, 1, 4, str(tmp_path)
     trainer = Trainer(exp, Namespace(batch_size=2))
     trainer.model = nn.Linear(1, 1)
     collapsed, learned = _scores(RBC=0.3, WBC=0.0, Platelets=0.1), _scores(RBC=0.3, WBC=0.2, Platelets=0.1)
@@ -56,6 +57,25 @@ def test_the_trainer_warns_once_per_collapse_after_warm_up(tmp_path, capture_log
     assert "tools/eval.py" in warnings[0] and "best_ckpt.pth --report" in warnings[0]
     assert "confusion matrix" in warnings[0]
     assert "sqrt(64 / batch)" in warnings[0]  # the remedy that worked on BCCD (issue 24)
+
+
+def test_a_late_class_gets_an_info_line_before_half_of_the_training(tmp_path, capture_log):
+    exp = Exp()
+    exp.ema, exp.warmup_epochs, exp.max_epoch, exp.output_dir = False, 1, 10, str(tmp_path)
+    trainer = Trainer(exp, Namespace(batch_size=2))
+    trainer.model = nn.Linear(1, 1)
+    late = _scores(RBC=0.3, WBC=0.4, Platelets=0.0)
+    trainer.evaluator = ScriptedEvaluator([late] * 3 + [_scores(RBC=0.3, WBC=0.4, Platelets=0.1)] + [late] * 3)
+    warnings, infos = capture_log("WARNING"), capture_log("INFO")
+    for epoch in range(1, 8):
+        trainer.epoch = epoch
+        trainer.evaluate()
+        if epoch == 3:  # epochs 2-4 (1-based) are before half of the 10: no warning, one info line
+            assert warnings == []
+            noted = [m for m in infos if "no detection on the validation set yet" in m]
+            assert len(noted) == 1 and "'Platelets'" in noted[0] and "from epoch 5 on" in noted[0]
+    # epoch 5 learned Platelets; epoch 6 is the first at 0 from half of the training on: the warning
+    assert len(warnings) == 1 and "epoch 6: class 'Platelets' has AP 0" in warnings[0]
 
 
 def test_an_evaluator_without_coco_figures_is_left_alone(tmp_path, capture_log):

@@ -48,6 +48,7 @@ from yolox.utils.precision import Precision
 from yolox.utils.setup_env import configure_reproducibility
 
 from .best_report import report_best_checkpoint
+from .class_watch import UnlearnedClassWatch
 from .options import TrainOptions
 from .preemption import PREEMPTED_EXIT_CODE, PreemptionRequest
 from .progress import format_eta, memory_mb
@@ -100,7 +101,9 @@ class Trainer:
         self.last_ap: Optional[tuple] = None  # (AP50:95, AP50) of the latest evaluation
         self._epoch_started = 0.0
         self.batches = None
-        self._unlearned: set = set()  # names of the classes last warned about as not learned
+        self.class_watch = UnlearnedClassWatch(
+            warmup_epochs=options.warmup_epochs, max_epoch=self.max_epoch, batch_size=options.batch_size,
+            best_checkpoint=os.path.join(self.file_name, "best_ckpt.pth"))
         self._log_handlers = []
         self._resume_rng = None
         self._frozen_params = []
@@ -541,29 +544,10 @@ class Trainer:
         return improved
 
     def warn_unlearned_classes(self) -> None:
-        """After warm-up, one warning for each class that newly shows AP 0 while others learn (a
-        minority class can stall so, its boxes found but labelled as another class)."""
-        if not isinstance(self.evaluator, COCOEvaluator) or self.evaluator.last_scores is None:
-            return  # a VOC or an experiment's own evaluator: no per-class COCO figures
-        if self.epoch + 1 <= self.options.warmup_epochs:
-            return
-        unlearned = unlearned_classes(self.evaluator.last_scores)
-        learned = [c for c in self.evaluator.last_scores.per_class if c.ap50_95 > 0]
-        for cls in unlearned:
-            if cls.name in self._unlearned:
-                continue
-            logger.warning(
-                "epoch {}: class {!r} has AP 0 on the validation set (AR100 {:.3f}) while {} ({}): the model "
-                "misses its boxes or gives them another class's label. The confusion matrix of the evaluation report "
-                "shows where its boxes went: `python tools/eval.py -f <exp> -c {} --report` (written for the best "
-                "checkpoint at the end of training too, in <run>/eval/). If it stays at 0 with "
-                "a small batch ({}), the learning rate may be too low for the class scores to separate: "
-                "basic_lr_per_img scaled by sqrt(64 / batch) instead of linearly (the BCCD example does so) "
-                "made every class learn in every seed tried on BCCD.", self.epoch + 1, cls.name, cls.ar100,
-                "the others learn" if len(learned) > 1 else "another class learns",
-                ", ".join(f"{c.name} AP50:95 {c.ap50_95:.3f}" for c in learned),
-                os.path.join(self.file_name, "best_ckpt.pth"), self.options.batch_size)
-        self._unlearned = {cls.name for cls in unlearned}
+        """Per-class figures of the last evaluation to the watch for classes the model does not learn."""
+        if isinstance(self.evaluator, COCOEvaluator) and self.evaluator.last_scores is not None:
+            self.class_watch.check(self.epoch + 1, self.evaluator.last_scores)
+        # else a VOC or an experiment's own evaluator: no per-class COCO figures
 
     def log_progress(self) -> None:
         losses = {k: torch.tensor(self.meter[k].avg) for k in LOSS_KEYS if k in self.meter}
