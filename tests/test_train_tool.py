@@ -181,7 +181,7 @@ def test_flag_help_and_errors(tmp_path):
                  "--cache", "--occupy", "--num_machines", "--machine_rank", "--dist-url", "--dist-backend",
                  "--logger", "-expn"):
         assert flag in help_text, flag
-    with pytest.raises(FileNotFoundError, match="nowhere.py"):
+    with pytest.raises(SystemExit, match="error: experiment file .*nowhere.py.* does not exist"):
         tool.main(["-f", str(tmp_path / "nowhere.py")])
     broken = tmp_path / "broken.py"
     broken.write_text("from yolox.exp import Exp as MyExp\nclass Exp(MyExp)\n")

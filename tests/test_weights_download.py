@@ -252,6 +252,19 @@ def test_the_tools_checkpoint_flag_takes_a_name(server, cache, nano_bytes):
     assert isinstance(loaded.model.head.cls_preds[0].weight, torch.Tensor)
 
 
+def test_an_official_checkpoint_alone_picks_its_bundled_experiment(server, cache, nano_bytes, tmp_path):
+    from yolox.tools.eval import make_parser
+    from yolox.tools.exp_flags import build_exp
+
+    server.routes["/release/yolox_nano.pth"] = ("ok", nano_bytes)
+    args = make_parser().parse_args(["-c", "yolox_nano.pth"])
+    assert build_exp(args).exp_name == "yolox_nano" and args.ckpt == str(cache / "yolox_nano.pth")
+    mine = tmp_path / "best_ckpt.pth"  # a file of one's own says nothing of its experiment
+    mine.write_bytes(nano_bytes)
+    with pytest.raises(SystemExit, match="error: give an experiment file"):
+        build_exp(make_parser().parse_args(["-c", str(mine)]))
+
+
 def test_resume_of_a_missing_file_downloads_nothing(server, cache):
     from yolox.tools.exp_flags import resolve_checkpoint_flag
 

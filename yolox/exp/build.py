@@ -6,7 +6,13 @@ from typing import Optional
 
 from .base_exp import BaseExp
 
-__all__ = ["get_exp", "get_exp_by_file", "get_exp_by_name", "check_exp_value", "bundled_exps_dir"]
+__all__ = ["get_exp", "get_exp_by_file", "get_exp_by_name", "check_exp_value", "bundled_exps_dir",
+           "ExperimentNotFoundError"]
+
+
+class ExperimentNotFoundError(FileNotFoundError, ValueError):
+    """The flags name no experiment: no -f and no -n, a missing file, an unknown bundled name. Both
+    bases, so code that caught the FileNotFoundError or ValueError raised before keeps working."""
 
 
 def bundled_exps_dir() -> Path:
@@ -17,12 +23,12 @@ def bundled_exps_dir() -> Path:
 def get_exp_by_file(exp_file: str) -> BaseExp:
     """Import ``exp_file`` and instantiate its ``Exp`` class.
 
-    Raises FileNotFoundError for a missing file, lets the SyntaxError (with file and line) of a
+    Raises ExperimentNotFoundError (a FileNotFoundError) for a missing file, lets the SyntaxError (with file and line) of a
     broken file through, and AttributeError when the module has no ``Exp`` class.
     """
     path = Path(exp_file)
     if not path.is_file():
-        raise FileNotFoundError(f"experiment file {exp_file!r} does not exist")
+        raise ExperimentNotFoundError(f"experiment file {exp_file!r} does not exist")
     # Megvii puts the experiment's folder on sys.path, so files may import their neighbours.
     folder = str(path.resolve().parent)
     if folder not in sys.path:
@@ -43,7 +49,7 @@ def get_exp_by_name(exp_name: str) -> BaseExp:
     exp_file = bundled_exps_dir() / f"{exp_name.replace('-', '_')}.py"
     if not exp_file.is_file():
         known = sorted(p.stem for p in bundled_exps_dir().glob("*.py")) if bundled_exps_dir().is_dir() else []
-        raise ValueError(f"no bundled experiment named {exp_name!r}; known: {known}")
+        raise ExperimentNotFoundError(f"no bundled experiment named {exp_name!r}; known: {', '.join(known)}")
     return get_exp_by_file(str(exp_file))
 
 
@@ -53,7 +59,7 @@ def get_exp(exp_file: Optional[str] = None, exp_name: Optional[str] = None) -> B
         return get_exp_by_file(exp_file)
     if exp_name is not None:
         return get_exp_by_name(exp_name)
-    raise ValueError("give an experiment file (-f path/to/exp.py) or a name (-n yolox-s)")
+    raise ExperimentNotFoundError("give an experiment file (-f path/to/exp.py) or a name (-n yolox-s)")
 
 
 def check_exp_value(exp: BaseExp) -> None:

@@ -4,16 +4,21 @@ One declaration of the flags every experiment-building tool shares: ``-f/--exp_f
 ``-n/--name``, the checkpoint (``-c/--ckpt``, ``--unsafe-load``), ``--tsize`` and the trailing
 ``KEY VALUE`` overrides. ``-c`` also takes an official model name (``-c yolox-s``, or
 ``-c yolox_s.pth`` where no such file exists): build_exp resolves it to Megvii's file, downloaded
-once into the weights cache. Each process (spawned, torchrun, or the only one) builds its own
-experiment from the parsed flags: experiment files are loaded by path, so an Exp object cannot be
-pickled to spawned processes, and rebuilding it is deterministic.
+once into the weights cache, and without -f or -n builds that model's bundled experiment. Each
+process (spawned, torchrun, or the only one) builds its own experiment from the parsed flags:
+experiment files are loaded by path, so an Exp object cannot be pickled to spawned processes, and
+rebuilding it is deterministic.
 """
 import argparse
+import os
 from typing import Any, Dict, Optional
 
+from loguru import logger
+
 from yolox.exp import get_exp
-from yolox.exp.build import check_exp_value
-from yolox.utils.checkpoint import UNSAFE_FLAG, UNSAFE_FLAG_HELP, WeightsDownloadError, resolve_checkpoint
+from yolox.exp.build import ExperimentNotFoundError, check_exp_value
+from yolox.utils.checkpoint import (UNSAFE_FLAG, UNSAFE_FLAG_HELP, WeightsDownloadError, official_model_name,
+                                    resolve_checkpoint)
 
 __all__ = ["add_exp_flags", "build_exp", "resolve_checkpoint_flag"]
 
@@ -53,7 +58,10 @@ def build_exp(args: argparse.Namespace, *, overrides: Optional[Dict[str, Any]] =
     then ``overrides`` (attribute -> value: a tool's own flags, such as tools/eval.py's ``--conf``);
     sizes are checked last, so no flag slips a size off the stride grid past the check.
     ``args.ckpt`` becomes the file it means (``resolve_checkpoint_flag``)."""
-    exp = get_exp(args.exp_file, getattr(args, "name", None))
+    try:
+        exp = get_exp(args.exp_file, getattr(args, "name", None) or _name_of_official_ckpt(args))
+    except ExperimentNotFoundError as err:
+        raise SystemExit(f"error: {err}") from None
     exp.merge(list(getattr(args, "opts", None) or []))
     tsize = getattr(args, "tsize", None)
     if tsize is not None:
@@ -68,6 +76,18 @@ def build_exp(args: argparse.Namespace, *, overrides: Optional[Dict[str, Any]] =
         args.batch_size = int(getattr(exp, "batch_size", 64))
     resolve_checkpoint_flag(args)
     return exp
+
+
+def _name_of_official_ckpt(args: argparse.Namespace) -> Optional[str]:
+    """Without -f and -n, the bundled experiment of an official checkpoint name given to -c
+    (``-c yolox_s.pth`` or ``-c yolox-s``: yolox-s), as that file was trained with it; else None."""
+    ckpt = getattr(args, "ckpt", None)
+    if args.exp_file is not None or not ckpt:
+        return None
+    name = official_model_name(os.path.basename(str(ckpt)))
+    if name is not None:
+        logger.info("no -f or -n: the bundled experiment {} of the official checkpoint {}", name, ckpt)
+    return name
 
 
 def resolve_checkpoint_flag(args: argparse.Namespace) -> None:
