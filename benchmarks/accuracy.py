@@ -10,7 +10,7 @@ checkpoint with COCO mAP, on real photographs (BCCD) and on the built-in sample 
 
 Runs:
   bccd    exps/example/custom/yolox_nano_bccd.py: 205 train images, input 416, batch 8, seed 0,
-          60 epochs (5 warm-up, last 15 without mosaic and with L1), LR 3.5e-3 (square-root scaled
+          80 epochs (5 warm-up, last 20 without mosaic and with L1), LR 3.5e-3 (square-root scaled
           to batch 8), EMA over ~3 epochs, multiscale 320..640;
           scored on the val (87 images) and test (72 images) splits.
   sample  exps/example/yolox_nano_sample.py, the README's main command, unchanged; scored on
