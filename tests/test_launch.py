@@ -111,3 +111,50 @@ def test_auto_dist_url_is_refused_for_several_machines():
 
     with pytest.raises(ValueError, match="one machine only"):
         launch(print, 1, num_machines=2, machine_rank=0, backend="gloo", dist_url="auto")
+
+
+RANKS_THAT_END_UNTIDY = """
+import multiprocessing
+import sys
+import time
+
+import torch.distributed as dist
+
+from yolox.utils.launch import LaunchConfig, launch
+
+
+def linger():
+    time.sleep(600)
+
+
+def main(out_dir):
+    rank = dist.get_rank()
+    box = [{"ap": 0.5} if rank == 0 else None]
+    dist.broadcast_object_list(box, src=0)  # the collective whose tensors outlived a rank (the abort at exit)
+    child = multiprocessing.Process(target=linger, daemon=True)  # as a loader worker left running
+    child.start()
+    open(f"{out_dir}/child-{rank}", "w").write(str(child.pid))
+    print(f"rank {rank} got {box[0]}", end="")  # buffered: lost unless the rank flushes before it ends
+
+
+if __name__ == "__main__":
+    launch(main, LaunchConfig(num_gpus_per_machine=2), args=(sys.argv[1],))
+"""
+
+
+@pytest.mark.slow  # spawns two processes
+def test_spawned_ranks_end_with_their_output_flushed_and_their_children_stopped(tmp_path):
+    """A finished rank ends without the interpreter's finalization (where a Gloo thread releasing a
+    broadcast's tensors aborted it now and then): exit code 0, what it printed kept, its daemonic
+    children stopped."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "ranks.py"
+    script.write_text(RANKS_THAT_END_UNTIDY)
+    run = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for rank in (0, 1):
+        assert f"rank {rank} got {{'ap': 0.5}}" in run.stdout
+        pid = int((tmp_path / f"child-{rank}").read_text())
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid

@@ -10,6 +10,7 @@ import functools
 import multiprocessing
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Iterator, Optional, Sequence
@@ -147,6 +148,29 @@ def _worker(local_rank: int, *, main_func: Callable, config: LaunchConfig, dist_
     _init_group(_backend(config.backend), dist_url, config.world_size,
                 config.machine_rank * config.num_gpus_per_machine + local_rank, timeout=config.timeout)
     _run_and_close(main_func, args)
+    _exit_without_finalizing()
+
+
+def _exit_without_finalizing() -> None:
+    """End a spawned rank whose work is done with exit code 0, skipping the interpreter's finalization.
+
+    A Gloo worker thread can still hold the last C++ reference to the tensors of a finished
+    collective (an object broadcast) when the rank returns; released during finalization, their
+    Python objects need the GIL, the thread is killed while taking it, and the rank aborts with
+    "terminate called without an active exception" after having done everything (seen about one
+    run in eight of a 2-rank evaluation on a loaded 2-core CPU; core dump: ~AsyncBroadcastWork ->
+    decref_pyobject -> take_gil during Py_FinalizeEx). The work is complete and its files written,
+    so the rank ends here, as multiprocessing ends forked children, after flushing what it printed
+    and stopping its own child processes (loader workers)."""
+    logger.complete()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    for child in multiprocessing.active_children():
+        if child.daemon:
+            child.terminate()
+            child.join(timeout=5)
+    os._exit(0)
 
 
 def _init_group(backend: str, init_method: str, world_size: int, rank: int, *, timeout: timedelta) -> None:
