@@ -5,7 +5,6 @@ model finds them, but labels them as the majority class (issue 24: BCCD's WBC, 1
 hears of it once, with where to look and what fixed it on BCCD.
 """
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Set
 

@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from yolox.data import DataLoader, DataPrefetcher, YoloBatchSampler
-from yolox.evaluators import COCOEvaluator, unlearned_classes
+from yolox.evaluators import COCOEvaluator
 from yolox.models import YOLOFPN, YOLOPAFPN
 from yolox.utils.checkpoint import (ResumeWeights, RunProgress, capture_rng_state, checkpoint_weights,
                                     load_matching_weights, model_meta, read_checkpoint, restore_rng_state,

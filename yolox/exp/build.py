@@ -23,8 +23,9 @@ def bundled_exps_dir() -> Path:
 def get_exp_by_file(exp_file: str) -> BaseExp:
     """Import ``exp_file`` and instantiate its ``Exp`` class.
 
-    Raises ExperimentNotFoundError (a FileNotFoundError) for a missing file, lets the SyntaxError (with file and line) of a
-    broken file through, and AttributeError when the module has no ``Exp`` class.
+    Raises ExperimentNotFoundError (a FileNotFoundError) for a missing file, lets the SyntaxError
+    (with file and line) of a broken file through, and AttributeError when the module has no ``Exp``
+    class.
     """
     path = Path(exp_file)
     if not path.is_file():
